@@ -1,0 +1,231 @@
+//! The `openinsights` binary. Today it holds the offline commands: the
+//! dataset catalog (`datasets`) and the query checker (`query check`); the
+//! server (`serve`) and the API client commands join it as they are built.
+//!
+//! Exit codes: 0 success, 2 a query that does not check (or a usage
+//! error), 1 anything else.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use query::Catalog;
+use query::catalog::Dataset;
+
+#[derive(Parser)]
+#[command(
+    name = "openinsights",
+    version,
+    about = "Self-hostable Partner Insights and Store analytics APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the Insights datasets, or show one dataset's columns and metrics.
+    Datasets {
+        /// A dataset name (any case, aliases accepted).
+        name: Option<String>,
+        /// Print JSON items shaped like the API's ScheduledDataset answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with report queries.
+    Query {
+        #[command(subcommand)]
+        command: QueryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// Parse and resolve a query offline; print its plan or what is wrong.
+    Check {
+        /// The query text, or `-` to read it from standard input.
+        text: String,
+        /// Reference instant for the TIMESPAN window (RFC 3339); default now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let catalog = query::builtin();
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Datasets { name, json } => {
+            let datasets: Vec<&Dataset> = match &name {
+                None => catalog.datasets().iter().collect(),
+                Some(n) => match catalog.dataset(n) {
+                    Some(d) => vec![d],
+                    None => {
+                        let names = catalog.datasets().iter().map(|d| d.name.as_str());
+                        let hint = query::suggest::closest(n, names)
+                            .map(|s| format!(". Did you mean '{s}'?"))
+                            .unwrap_or_default();
+                        eprintln!("error: Unknown dataset '{n}'{hint}");
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+            };
+            if json {
+                let items: Vec<serde_json::Value> =
+                    datasets.iter().map(|d| dataset_json(d)).collect();
+                serde_json::to_writer_pretty(&mut out, &items)?;
+                writeln!(out)?;
+            } else if name.is_some() {
+                for d in datasets {
+                    writeln!(out, "{}", dataset_detail(d))?;
+                }
+            } else {
+                writeln!(out, "{}", dataset_table(&datasets))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Query {
+            command: QueryCommand::Check { text, at },
+        } => {
+            let text = if text == "-" {
+                let mut buf = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .context("reading the query from standard input")?;
+                buf
+            } else {
+                text
+            };
+            let at = match at {
+                None => Utc::now(),
+                Some(s) => DateTime::parse_from_rfc3339(&s)
+                    .with_context(|| {
+                        format!(
+                            "--at '{s}' is not an RFC 3339 timestamp such as 2026-11-21T10:00:00Z"
+                        )
+                    })?
+                    .with_timezone(&Utc),
+            };
+            match query::check(&text, catalog) {
+                Ok(plan) => {
+                    write!(out, "{plan}")?;
+                    if let Some(w) = plan.time_window(at) {
+                        writeln!(out, "window at {}: {w}", at.format("%Y-%m-%dT%H:%M:%SZ"))?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    eprintln!("{}", error.render(&text));
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+    }
+}
+
+/// A dataset as the API's `GET /ScheduledDataset` lists it.
+fn dataset_json(d: &Dataset) -> serde_json::Value {
+    serde_json::json!({
+        "datasetName": d.name,
+        "selectableColumns": d.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        "availableMetrics": d.metrics.iter().map(|m| &m.name).collect::<Vec<_>>(),
+        "availableDateRanges": d.available_date_ranges.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "minimumRecurrenceInterval": d.minimum_recurrence_interval,
+    })
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    table
+}
+
+fn dataset_table(datasets: &[&Dataset]) -> Table {
+    let mut table = new_table(&[
+        "dataset",
+        "date column",
+        "date ranges",
+        "columns",
+        "metrics",
+        "min. interval",
+    ]);
+    for d in datasets {
+        table.add_row(vec![
+            d.name.clone(),
+            d.date_column.clone().unwrap_or_else(|| "-".into()),
+            d.available_date_ranges
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            d.columns.len().to_string(),
+            d.metrics.len().to_string(),
+            format!("{} h", d.minimum_recurrence_interval),
+        ]);
+    }
+    table
+}
+
+fn dataset_detail(d: &Dataset) -> String {
+    let mut table = new_table(&["name", "kind", "type", "restricted", "definition"]);
+    for c in &d.columns {
+        let definition = if d.date_column.as_deref() == Some(c.name.as_str()) {
+            "TIMESPAN filters this column"
+        } else {
+            ""
+        };
+        table.add_row(vec![
+            c.name.clone(),
+            "column".into(),
+            c.ty.to_string(),
+            yes(c.restricted),
+            definition.into(),
+        ]);
+    }
+    for m in &d.metrics {
+        let definition = match &m.column {
+            Some(c) => format!("{}({c})", m.kind.as_str()),
+            None => m.kind.as_str().to_string(),
+        };
+        table.add_row(vec![
+            m.name.clone(),
+            "metric".into(),
+            m.ty.to_string(),
+            yes(m.restricted),
+            definition,
+        ]);
+    }
+    let aliases = if d.aliases.is_empty() {
+        String::new()
+    } else {
+        format!(" (also: {})", d.aliases.join(", "))
+    };
+    let ranges: Vec<&str> = d.available_date_ranges.iter().map(|r| r.as_str()).collect();
+    format!(
+        "{}{aliases}\ndate ranges: {}; minimum recurrence interval: {} h\n{table}",
+        d.name,
+        ranges.join(", "),
+        d.minimum_recurrence_interval
+    )
+}
+
+fn yes(b: bool) -> String {
+    if b { "yes".into() } else { String::new() }
+}
