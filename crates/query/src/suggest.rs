@@ -3,9 +3,17 @@
 //! regard to case. Ties go to the alphabetically first name, so suggestions
 //! are deterministic whatever order the catalog lists names in.
 
+/// Longest input (in bytes) for which suggestions are computed.
+const MAX_SUGGESTABLE_LEN: usize = 128;
+
 /// The candidate closest to `input`, if it is close enough to be a likely
 /// typo: at most 2 edits, or at most half the longer name's length.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // No catalog name is this long; refusing early keeps hostile input cheap
+    // (the distance costs the product of both lengths).
+    if input.len() > MAX_SUGGESTABLE_LEN {
+        return None;
+    }
     let input_lower = input.to_lowercase();
     let input_len = input_lower.chars().count();
     candidates

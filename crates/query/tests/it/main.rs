@@ -1,2 +1,8 @@
-//! Integration tests of the query crate: one binary, modules per concern.
+//! Integration tests of the query crate: one binary, a module per concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod catalog;
+mod corpus;
+mod messages;
+mod properties;
+mod timewindows;

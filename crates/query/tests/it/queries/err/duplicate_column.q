@@ -1,0 +1,1 @@
+SELECT CustomerName, Month, customername FROM OfficeUsage

@@ -1,0 +1,1 @@
+SELECT SubscriptionId, RevenueAndACRUSD FROM DynamicsUsage

@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage WHERE Month >= '2021-02-30'

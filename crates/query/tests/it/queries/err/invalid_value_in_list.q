@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage WHERE PaidAvailableUnits IN (1, 2.5, 3)

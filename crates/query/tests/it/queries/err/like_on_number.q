@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage WHERE PaidAvailableUnits LIKE '1%'

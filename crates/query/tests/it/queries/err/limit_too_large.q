@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage LIMIT 1000000001

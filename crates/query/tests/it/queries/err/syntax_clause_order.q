@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage LIMIT 5 ORDER BY CustomerName

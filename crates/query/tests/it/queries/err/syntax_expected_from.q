@@ -1,0 +1,1 @@
+SELECT CustomerTenantId, Month FORM OfficeUsage

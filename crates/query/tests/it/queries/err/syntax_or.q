@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage WHERE CustomerMarket = 'France' OR CustomerMarket = 'Spain'

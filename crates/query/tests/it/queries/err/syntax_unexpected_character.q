@@ -1,0 +1,1 @@
+SELECT CustomerName FROM OfficeUsage WHERE CustomerName = 'a' # comment

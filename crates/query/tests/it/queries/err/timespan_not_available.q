@@ -1,0 +1,1 @@
+SELECT CustomerTenantId FROM OfficeUsage TIMESPAN LAST_7_DAYS

@@ -1,0 +1,1 @@
+SELECT Naïve, Cüstomer FROM OfficeUsage

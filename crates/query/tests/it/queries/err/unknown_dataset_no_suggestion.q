@@ -1,0 +1,1 @@
+SELECT CustomerTenantId FROM Bananas

@@ -1,0 +1,1 @@
+SELECT MPNId, PartnerName, MpnIdCount FROM Profile TIMESPAN LIFETIME

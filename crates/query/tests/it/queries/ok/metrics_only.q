@@ -1,0 +1,1 @@
+SELECT CustomerCount, SubscriptionCount FROM DynamicsUsage TIMESPAN LIFETIME

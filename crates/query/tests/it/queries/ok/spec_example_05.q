@@ -1,0 +1,1 @@
+SELECT DISTINCT CustomerTenantId FROM OfficeUsage

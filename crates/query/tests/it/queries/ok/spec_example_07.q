@@ -1,0 +1,1 @@
+SELECT CustomerName, CustomerTpid, SKU, Month, BilledRevenueUSD FROM CustomersAndTenants WHERE SKU='MICROSOFT 365 BUSINESS STANDARD' AND BilledRevenueUSD>20000 TIMESPAN LAST_6_MONTHS

@@ -1,0 +1,1 @@
+SELECT ResellerMpnId, ResellerName, CustomerCount, SubscriptionCount, TotalAvailableSeats, TotalAssignedSeats, TotalRevenue FROM ResellerPerformance WHERE ResellerMpnId='1051000'

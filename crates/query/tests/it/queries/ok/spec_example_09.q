@@ -1,0 +1,1 @@
+SELECT SubscriptionId from DynamicsUsage

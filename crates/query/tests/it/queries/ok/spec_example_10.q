@@ -1,0 +1,1 @@
+SELECT MPNId, PartnerName FROM Profile WHERE Country='United States'

@@ -1,0 +1,1 @@
+SELECT CustomerName, PaidAvailableUnits FROM OfficeUsage WHERE PaidAvailableUnits <> '100' AND IsDuplicateRowForPGA = 0 AND MPNId = 1051000 AND Month < '2025-06-01T00:00:00Z' AND CustomerName = 'O''Brien Ltd'
