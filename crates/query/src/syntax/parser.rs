@@ -150,10 +150,18 @@ impl Parser {
                 self.pos += 1;
                 Ok(ident)
             }
-            Some(Token {
-                kind: TokenKind::Star,
-                span,
-            }) if what == "a column or metric name" => Err(Diagnostic::new(
+            _ => Err(self.unexpected(&[Expect::Text(what)])),
+        }
+    }
+
+    /// A SELECT item: a name, with a helpful refusal of `*`.
+    fn select_item(&mut self) -> Result<Ident, Diagnostic> {
+        if let Some(Token {
+            kind: TokenKind::Star,
+            span,
+        }) = self.peek()
+        {
+            return Err(Diagnostic::new(
                 ErrorCode::SelectStar,
                 *span,
                 format!(
@@ -162,9 +170,9 @@ impl Parser {
                      GET /ScheduledDataset lists each dataset's selectableColumns and availableMetrics",
                     span.position()
                 ),
-            )),
-            _ => Err(self.unexpected(&[Expect::Text(what)])),
+            ));
         }
+        self.name("a column or metric name")
     }
 
     fn query(&mut self) -> Result<Query, Diagnostic> {
@@ -172,12 +180,12 @@ impl Parser {
             return Err(self.unexpected(&[Expect::Keyword("SELECT")]));
         }
         let distinct = self.eat_keyword("DISTINCT");
-        let mut select = vec![self.name("a column or metric name")?];
+        let mut select = vec![self.select_item()?];
         while self.eat(&TokenKind::Comma) {
             if select.len() >= MAX_SELECT_ITEMS {
                 return Err(self.too_many("selected columns", MAX_SELECT_ITEMS));
             }
-            select.push(self.name("a column or metric name")?);
+            select.push(self.select_item()?);
         }
         if !self.eat_keyword("FROM") {
             return Err(self.unexpected(&[Expect::Text("','"), Expect::Keyword("FROM")]));
@@ -383,6 +391,14 @@ impl Parser {
                 kind: LiteralKind::Str(s.clone()),
                 span: *span,
             },
+            Some(Token {
+                kind: TokenKind::Eq,
+                ..
+            }) => {
+                let mut d = self.unexpected(&[Expect::Text("a number or a 'string'")]);
+                d.text.push_str("; equality is a single '='");
+                return Err(d);
+            }
             _ => return Err(self.unexpected(&[Expect::Text("a number or a 'string'")])),
         };
         self.bump();
