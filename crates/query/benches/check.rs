@@ -2,7 +2,7 @@
 //! side with a reference: sqlparser-rs (the SQL parser DataFusion uses)
 //! parsing the equivalent SQL text, which only parses and resolves nothing.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use query::Catalog;
 use sqlparser::dialect::GenericDialect;
 use std::hint::black_box;
@@ -47,5 +47,34 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// Cost against input size for hostile shapes: the time per byte should stay
+/// flat from 4 KiB to 64 KiB (linear time).
+fn scaling(c: &mut Criterion) {
+    let catalog = query::builtin();
+    let mut group = c.benchmark_group("scaling");
+    for kib in [4usize, 16, 60] {
+        let bytes = kib * 1024;
+        let shapes = [
+            ("in-list", {
+                let n = bytes / 12;
+                let values = vec!["'abcdefgh'"; n.min(1000)].join(",");
+                let extra = "AND CustomerName = 'x' ".repeat(bytes.saturating_sub(values.len()) / 24);
+                format!("SELECT Month FROM OfficeUsage WHERE CustomerName IN ({values}) {extra}")
+            }),
+            ("long-string", format!("SELECT Month FROM OfficeUsage WHERE CustomerName = '{}'", "x''".repeat(bytes / 3))),
+            ("unknown-names", format!("SELECT {} FROM OfficeUsage", vec!["AbcdefghijklmnopqrstuvwxyzAbcdefghijklmnopqrstuvwxyzAbcdefghijklmnopqrstuvwxyzAbcdefghijklmnopqrstuvwxyzAbcdefghijklmnopqrstuvwxy"; bytes / 130].join(","))),
+        ];
+        for (name, src) in shapes {
+            group.throughput(Throughput::Bytes(src.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new(name, format!("{kib}KiB")),
+                &src,
+                |b, src| b.iter(|| query::check(black_box(src), catalog)),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, scaling);
 criterion_main!(benches);

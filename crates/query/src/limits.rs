@@ -14,3 +14,6 @@ pub const MAX_IN_VALUES: usize = 1000;
 pub const MAX_ORDER_KEYS: usize = 64;
 /// The largest LIMIT the language accepts.
 pub const MAX_LIMIT: u64 = 1_000_000_000;
+/// Diagnostics collected for one query; further problems are not reported
+/// (the API shows the first, the CLI the first few).
+pub const MAX_DIAGNOSTICS: usize = 20;

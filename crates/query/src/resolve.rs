@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::catalog::{Catalog, ColumnType, Dataset};
 use crate::diagnostic::{Diagnostic, ErrorCode, QueryError, Span};
-use crate::limits::MAX_LIMIT;
+use crate::limits::{MAX_DIAGNOSTICS, MAX_LIMIT};
 use crate::plan::{Aggregate, Output, Plan, Predicate, SortKey, Source, Test, TimeFilter, Value};
 use crate::suggest;
 use crate::syntax::ast::{self, Direction, Ident, Literal, LiteralKind};
@@ -140,8 +140,11 @@ pub fn resolve(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, QueryE
     let time = ctx.time(query.timespan.as_ref());
 
     let Resolver {
-        errors, aggregates, ..
+        mut errors,
+        aggregates,
+        ..
     } = ctx;
+    errors.truncate(MAX_DIAGNOSTICS);
     if let Some(err) = QueryError::from_diagnostics(errors) {
         return Err(err);
     }
@@ -205,6 +208,11 @@ impl<'c> Resolver<'c> {
         }
         if let Some(m) = self.dataset.metric(&ident.name) {
             return Some(Name::Metric(m));
+        }
+        if self.errors.len() >= MAX_DIAGNOSTICS {
+            // Enough to report; skip the cost of another suggestion.
+            self.errors.truncate(MAX_DIAGNOSTICS);
+            return None;
         }
         let suggestion = suggest::closest(&ident.name, self.dataset.addressable_names());
         self.errors.push(

@@ -20,10 +20,16 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .into_iter()
         .filter_map(|candidate| {
             let lower = candidate.to_lowercase();
+            let candidate_len = lower.chars().count();
+            let longest = input_len.max(candidate_len);
+            let allowed = (longest / 2).max(2);
+            // The distance is at least the difference in length: skip the
+            // quadratic computation when that alone is too far.
+            if input_len.abs_diff(candidate_len) > allowed {
+                return None;
+            }
             let distance = strsim::osa_distance(&input_lower, &lower);
-            let longest = input_len.max(lower.chars().count());
-            (distance <= (longest / 2).max(2) && distance < longest)
-                .then_some((distance, lower, candidate))
+            (distance <= allowed && distance < longest).then_some((distance, lower, candidate))
         })
         .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
         .map(|(_, _, candidate)| candidate)

@@ -210,3 +210,12 @@ fn all_problems_are_reported_in_order() {
         ]
     );
 }
+
+#[test]
+fn diagnostics_are_capped() {
+    let items: Vec<String> = (0..500).map(|i| format!("Custmer{i}")).collect();
+    let src = format!("SELECT {} FROM OfficeUsage", items.join(", "));
+    let err = query::check(&src, query::builtin()).unwrap_err();
+    assert_eq!(err.diagnostics().len(), query::limits::MAX_DIAGNOSTICS);
+    assert_eq!(err.primary().span.position(), 8);
+}
