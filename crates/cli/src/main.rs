@@ -1,9 +1,12 @@
 //! The `openinsights` binary. Today it holds the offline commands: the
-//! dataset catalog (`datasets`) and the query checker (`query check`); the
-//! server (`serve`) and the API client commands join it as they are built.
+//! dataset catalog (`datasets`), the query checker (`query check`), and the
+//! operator commands over a data directory (`ingest`, `seed`, `query run`);
+//! the server (`serve`) and the API client commands join it as they are built.
 //!
-//! Exit codes: 0 success, 2 a query that does not check (or a usage
-//! error), 1 anything else.
+//! Exit codes: 0 success, 2 a query that does not check, a rejected batch
+//! or a usage error, 1 anything else.
+
+mod data;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -41,6 +44,9 @@ enum Command {
         #[command(subcommand)]
         command: QueryCommand,
     },
+    /// Load rows into a tenant's dataset from CSV, NDJSON or Parquet files,
+    /// in one atomic batch.
+    Ingest(data::IngestArgs),
 }
 
 #[derive(Subcommand)]
@@ -53,6 +59,9 @@ enum QueryCommand {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Run a query over a tenant's data in the data directory and write the
+    /// report file (CSV or TSV) to a file or standard output.
+    Run(data::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +107,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Ingest(args) => data::ingest(args),
+        Command::Query {
+            command: QueryCommand::Run(args),
+        } => data::run(args),
         Command::Query {
             command: QueryCommand::Check { text, at },
         } => {
@@ -135,6 +148,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// The query text, or standard input for `-`.
+fn read_query_text(text: String) -> anyhow::Result<String> {
+    if text != "-" {
+        return Ok(text);
+    }
+    let mut buf = String::new();
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .context("reading the query from standard input")?;
+    Ok(buf)
+}
+
+/// An optional RFC 3339 instant given as a flag.
+fn parse_instant(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    value
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .with_context(|| {
+                    format!(
+                        "{flag} '{s}' is not an RFC 3339 timestamp such as 2026-11-21T10:00:00Z"
+                    )
+                })
+        })
+        .transpose()
 }
 
 /// A dataset as the API's `GET /ScheduledDataset` lists it.

@@ -1,0 +1,259 @@
+//! Operator commands over a data directory: `ingest` and `query run`. They
+//! work on the files directly (no server needed) and are safe to run while
+//! a server uses the same directory: loads commit atomically through the
+//! dataset manifests, and readers always see a whole batch or none of it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::Args;
+use engine::ingest::{LoadMode, load_files};
+use engine::writer::{FileFormat, WriteOptions, write_stream};
+use engine::{DataStore, Engine, EngineError, ExecOptions, TenantId};
+use query::Catalog;
+
+/// Where the data lives: the same flag and variable as `serve`.
+#[derive(Args, Debug)]
+pub struct DataDir {
+    /// The data directory.
+    #[arg(
+        long,
+        env = "OPENINSIGHTS_DATA_DIR",
+        default_value = "./openinsights-data"
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub dir: DataDir,
+    /// The tenant whose data is loaded.
+    #[arg(long)]
+    pub tenant: String,
+    /// The dataset (any case; aliases accepted).
+    #[arg(long)]
+    pub dataset: String,
+    /// Replace the rows dated FROM..TO (inclusive; `yyyy-MM-dd..yyyy-MM-dd`,
+    /// or whole months `yyyy-MM..yyyy-MM`) instead of appending.
+    #[arg(long, value_name = "FROM..TO", conflicts_with = "replace_all")]
+    pub replace_range: Option<String>,
+    /// Replace all of the tenant's rows of the dataset instead of appending.
+    #[arg(long)]
+    pub replace_all: bool,
+    /// Files to load: .csv (header row), .ndjson/.jsonl/.json, .parquet.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub dir: DataDir,
+    /// The tenant whose data is queried.
+    #[arg(long)]
+    pub tenant: String,
+    /// The query text, or `-` to read it from standard input.
+    pub text: String,
+    /// csv or tsv.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Output file (written atomically); standard output when absent.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Compress the output with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Reference instant for the TIMESPAN (RFC 3339); default now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Start of an explicit window replacing the TIMESPAN (RFC 3339).
+    #[arg(long, value_name = "TIME", requires = "end")]
+    pub start: Option<String>,
+    /// End (exclusive) of an explicit window replacing the TIMESPAN.
+    #[arg(long, value_name = "TIME", requires = "start")]
+    pub end: Option<String>,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn dataset(name: &str) -> Result<&'static query::catalog::Dataset, EngineError> {
+    let catalog = query::builtin();
+    catalog
+        .dataset(name)
+        .ok_or_else(|| EngineError::UnknownDataset {
+            name: name.to_string(),
+            suggestion: query::suggest::closest(
+                name,
+                catalog.datasets().iter().map(|d| d.name.as_str()),
+            )
+            .map(str::to_string),
+        })
+}
+
+/// `2024-01-01..2024-03-31` or `2024-01..2024-03` (whole months).
+fn parse_range(text: &str) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+    let bad = || {
+        anyhow::anyhow!(
+            "--replace-range '{text}' is not a range; write FROM..TO as yyyy-MM-dd..yyyy-MM-dd or yyyy-MM..yyyy-MM"
+        )
+    };
+    let (from, to) = text.split_once("..").ok_or_else(bad)?;
+    let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let month = |s: &str| NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok();
+    match (day(from), day(to)) {
+        (Some(f), Some(t)) => Ok((f, t)),
+        _ => {
+            let f = month(from).ok_or_else(bad)?;
+            let t = month(to)
+                .and_then(|m| m.checked_add_months(chrono::Months::new(1)))
+                .and_then(|m| m.pred_opt())
+                .ok_or_else(bad)?;
+            Ok((f, t))
+        }
+    }
+}
+
+/// Reports engine errors: bad input is the user's to fix (exit 2).
+fn report(error: EngineError) -> anyhow::Result<ExitCode> {
+    match error {
+        EngineError::BadValues(_)
+        | EngineError::BadInput(_)
+        | EngineError::InvalidTenant { .. }
+        | EngineError::UnknownDataset { .. }
+        | EngineError::Query(_) => {
+            eprint!("error: {error}");
+            if !error.to_string().ends_with('\n') {
+                eprintln!();
+            }
+            Ok(ExitCode::from(2))
+        }
+        other => Err(other.into()),
+    }
+}
+
+pub fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let mode = match (&args.replace_range, args.replace_all) {
+        (Some(r), _) => {
+            let (from, to) = parse_range(r)?;
+            LoadMode::ReplaceRange { from, to }
+        }
+        (None, true) => LoadMode::ReplaceAll,
+        (None, false) => LoadMode::Append,
+    };
+    let (tenant, dataset) = match (TenantId::parse(&args.tenant), dataset(&args.dataset)) {
+        (Ok(t), Ok(d)) => (t, d),
+        (Err(e), _) | (_, Err(e)) => return report(e),
+    };
+    let store = DataStore::local(&args.dir.data_dir)?;
+    let started = Instant::now();
+    let result = runtime()?.block_on(load_files(&store, dataset, &tenant, &args.files, mode));
+    match result {
+        Ok(r) => {
+            eprintln!(
+                "loaded {} rows into {} for tenant {tenant} in {:.2}s (version {})",
+                r.rows,
+                dataset.name,
+                started.elapsed().as_secs_f64(),
+                r.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let text = crate::read_query_text(args.text.clone())?;
+    let format = FileFormat::parse(&args.format)
+        .with_context(|| format!("--format '{}' is not allowed; use csv or tsv", args.format))?;
+    let tenant = match TenantId::parse(&args.tenant) {
+        Ok(t) => t,
+        Err(e) => return report(e),
+    };
+    let plan = match query::check(&text, query::builtin()) {
+        Ok(plan) => plan,
+        Err(error) => {
+            eprintln!("{}", error.render(&text));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let at = crate::parse_instant("--at", args.at.as_deref())?.unwrap_or_else(chrono::Utc::now);
+    let start = crate::parse_instant("--start", args.start.as_deref())?;
+    let end = crate::parse_instant("--end", args.end.as_deref())?;
+    let window = match (start, end) {
+        (Some(s), Some(e)) => {
+            anyhow::ensure!(s < e, "--start must be before --end");
+            plan.explicit_window(s, e)
+        }
+        _ => plan.time_window(at),
+    };
+    let store = DataStore::local(&args.dir.data_dir)?;
+    let started = Instant::now();
+    let options = WriteOptions {
+        format,
+        gzip: args.gzip,
+        bom: false,
+    };
+    let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
+    let runtime = runtime()?;
+    let stats = runtime.block_on(async {
+        let engine = Engine::new(store)?;
+        let opts = ExecOptions {
+            window,
+            ..ExecOptions::default()
+        };
+        let stream = engine.execute(&tenant, &plan, &opts).await?;
+        match &args.output {
+            None => {
+                let stdout = std::io::stdout();
+                let out = std::io::BufWriter::new(stdout.lock());
+                write_stream(stream, &header, out, options).await
+            }
+            Some(path) => {
+                let dir = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                let tmp =
+                    tempfile::NamedTempFile::new_in(dir).map_err(|source| EngineError::Io {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                let out = std::io::BufWriter::new(tmp.as_file());
+                let stats = write_stream(stream, &header, out, options).await?;
+                tmp.persist(path).map_err(|e| EngineError::Io {
+                    path: path.display().to_string(),
+                    source: e.error,
+                })?;
+                Ok(stats)
+            }
+        }
+    });
+    match stats {
+        Ok(stats) => {
+            std::io::stdout().flush().ok();
+            eprintln!(
+                "{} rows, {} bytes{} in {:.3}s",
+                stats.rows,
+                stats.bytes,
+                args.output
+                    .as_ref()
+                    .map(|p| format!(" to {}", p.display()))
+                    .unwrap_or_default(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}

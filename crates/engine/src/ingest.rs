@@ -1,0 +1,913 @@
+//! Loading rows into a dataset from CSV (header row, columns by name in any
+//! case), NDJSON (one object a line, keys in any case) and Parquet (columns
+//! by name in any case, cast to the catalog types).
+//!
+//! Every value is validated and converted to the catalog type; the first
+//! bad values are reported as `file:line: column 'X': 'abc' is not a valid
+//! int` (up to [`MAX_REPORTED`], then a count). Rows are streamed into part
+//! files as they are read, but nothing becomes visible until the whole batch
+//! is valid and the manifest commit succeeds: a bad row, an IO error or a
+//! crash anywhere before the commit leaves the live data exactly as it was.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Date32Array, Date32Builder, Float64Builder, Int64Builder, RecordBatch,
+    StringBuilder,
+};
+use datafusion::arrow::compute::{CastOptions, cast_with_options, filter_record_batch};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use query::catalog::{Column, ColumnType, Dataset};
+
+use crate::error::{EngineError, Result};
+use crate::schema::{dataset_schema, stored_columns};
+use crate::storage::{DataStore, Manifest, PartFile, TenantId};
+
+/// How many bad values are listed before the rest are only counted.
+pub const MAX_REPORTED: usize = 20;
+
+/// Rows buffered per partition before they are written as a row group.
+const FLUSH_ROWS: usize = 128 * 1024;
+
+/// The bad values of a rejected batch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BadValues {
+    /// The first [`MAX_REPORTED`] problems, in input order.
+    pub problems: Vec<String>,
+    /// Every problem, listed or not.
+    pub total: usize,
+}
+
+impl BadValues {
+    fn push(&mut self, problem: impl FnOnce() -> String) {
+        if self.problems.len() < MAX_REPORTED {
+            self.problems.push(problem());
+        }
+        self.total += 1;
+    }
+}
+
+impl fmt::Display for BadValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the batch was rejected and nothing was loaded:")?;
+        for p in &self.problems {
+            writeln!(f, "{p}")?;
+        }
+        let more = self.total - self.problems.len();
+        if more > 0 {
+            writeln!(f, "... and {more} more bad values")?;
+        }
+        Ok(())
+    }
+}
+
+/// The input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+    Parquet,
+}
+
+impl Format {
+    /// From a file name: `.csv`, `.ndjson`/`.jsonl`/`.json`, `.parquet`.
+    pub fn from_path(path: &std::path::Path) -> Result<Format> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Ok(Format::Csv),
+            Some("ndjson" | "jsonl" | "json") => Ok(Format::Ndjson),
+            Some("parquet") => Ok(Format::Parquet),
+            _ => Err(EngineError::BadInput(format!(
+                "{}: unknown file type; use .csv, .ndjson (or .jsonl/.json) or .parquet",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// What a load does to the rows already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    Append,
+    /// Replace the rows whose date lies in `[from, to]` (both inclusive).
+    ReplaceRange {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    /// Replace every row of the dataset for the tenant.
+    ReplaceAll,
+}
+
+/// What a committed load did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    pub rows: u64,
+    pub files_written: usize,
+    pub version: u64,
+}
+
+/// Typed column builders for one partition of a dataset.
+struct Builders {
+    columns: Vec<ColumnBuilder>,
+    rows: usize,
+}
+
+enum ColumnBuilder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+}
+
+impl Builders {
+    fn new(columns: &[&Column]) -> Builders {
+        Builders {
+            columns: columns
+                .iter()
+                .map(|c| match c.ty {
+                    ColumnType::String => ColumnBuilder::Str(StringBuilder::new()),
+                    ColumnType::Int => ColumnBuilder::Int(Int64Builder::new()),
+                    ColumnType::Float => ColumnBuilder::Float(Float64Builder::new()),
+                    ColumnType::Date => ColumnBuilder::Date(Date32Builder::new()),
+                })
+                .collect(),
+            rows: 0,
+        }
+    }
+
+    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    ColumnBuilder::Str(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Int(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Float(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Date(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.rows = 0;
+        Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+    }
+}
+
+/// A converted value of one cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Date(NaiveDate),
+}
+
+/// Days from 1970-01-01, as Arrow's Date32 stores them.
+pub fn date_to_days(d: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
+    (d - epoch).num_days() as i32
+}
+
+pub fn days_to_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days.into()))
+}
+
+/// Parses a date cell: `yyyy-MM-dd`, optionally followed by a time
+/// (`T` or space, any time, `Z` or offset), whose date part is kept.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    let date_part = t.get(..10)?;
+    let d = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?;
+    let rest = &t[10..];
+    if rest.is_empty() || rest.starts_with(['T', ' ']) {
+        Some(d)
+    } else {
+        None
+    }
+}
+
+/// Converts one text cell to the column type; `None` if it cannot be.
+pub fn convert_text(text: &str, ty: ColumnType) -> Option<Cell> {
+    if text.is_empty() {
+        return Some(Cell::Null);
+    }
+    match ty {
+        ColumnType::String => Some(Cell::Str(text.to_string())),
+        ColumnType::Int => text.trim().parse::<i64>().ok().map(Cell::Int),
+        ColumnType::Float => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Cell::Float),
+        ColumnType::Date => parse_date(text).map(Cell::Date),
+    }
+}
+
+fn convert_json(value: &serde_json::Value, ty: ColumnType) -> Option<Cell> {
+    use serde_json::Value as J;
+    match (value, ty) {
+        (J::Null, _) => Some(Cell::Null),
+        (J::String(s), _) => convert_text(s, ty),
+        (J::Number(n), ColumnType::Int) => n.as_i64().map(Cell::Int),
+        (J::Number(n), ColumnType::Float) => n.as_f64().filter(|x| x.is_finite()).map(Cell::Float),
+        (J::Number(n), ColumnType::String) => Some(Cell::Str(n.to_string())),
+        (J::Bool(b), ColumnType::String) => Some(Cell::Str(b.to_string())),
+        (J::Bool(b), ColumnType::Int) => Some(Cell::Int(i64::from(*b))),
+        _ => None,
+    }
+}
+
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `month=YYYY-MM` for a date, `all` for datasets without dates.
+pub fn partition_of(date: Option<NaiveDate>) -> String {
+    match date {
+        Some(d) => format!("month={:04}-{:02}", d.year(), d.month()),
+        None => "all".to_string(),
+    }
+}
+
+/// The first day of the month a `month=YYYY-MM` partition holds.
+pub fn partition_month(partition: &str) -> Option<NaiveDate> {
+    let ym = partition.strip_prefix("month=")?;
+    NaiveDate::parse_from_str(&format!("{ym}-01"), "%Y-%m-%d").ok()
+}
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(FLUSH_ROWS * 4))
+        .build()
+}
+
+/// Streams rows into per-partition part files; nothing is visible until
+/// [`Loader::commit`].
+pub struct Loader<'a> {
+    store: &'a DataStore,
+    dataset: &'a Dataset,
+    tenant: TenantId,
+    schema: SchemaRef,
+    columns: Vec<&'a Column>,
+    date_index: Option<usize>,
+    mode: LoadMode,
+    partitions: BTreeMap<String, Partition>,
+    bad: BadValues,
+    rows: u64,
+}
+
+struct Partition {
+    builders: Builders,
+    writer: Option<AsyncArrowWriter<BufWriter>>,
+    path: String,
+    rows: u64,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(
+        store: &'a DataStore,
+        dataset: &'a Dataset,
+        tenant: TenantId,
+        mode: LoadMode,
+    ) -> Result<Self> {
+        let columns: Vec<&Column> = stored_columns(dataset).collect();
+        let date_index = dataset
+            .date_column
+            .as_ref()
+            .and_then(|d| columns.iter().position(|c| c.name.eq_ignore_ascii_case(d)));
+        if matches!(mode, LoadMode::ReplaceRange { .. }) && date_index.is_none() {
+            return Err(EngineError::BadInput(format!(
+                "dataset '{}' has no date column, so it has no time range to replace; use replace-all instead",
+                dataset.name
+            )));
+        }
+        if let LoadMode::ReplaceRange { from, to } = mode
+            && from > to
+        {
+            return Err(EngineError::BadInput(format!(
+                "replace range {from}..{to} is empty: the start must not be after the end"
+            )));
+        }
+        Ok(Loader {
+            store,
+            dataset,
+            tenant,
+            schema: dataset_schema(dataset),
+            columns,
+            date_index,
+            mode,
+            partitions: BTreeMap::new(),
+            bad: BadValues::default(),
+            rows: 0,
+        })
+    }
+
+    /// Maps input column names to stored column indexes (case-insensitive);
+    /// an unknown or repeated name is an error naming the allowed ones.
+    fn map_header<'h>(
+        &self,
+        file: &str,
+        names: impl Iterator<Item = &'h str>,
+    ) -> Result<Vec<usize>> {
+        let mut map = Vec::new();
+        for name in names {
+            let name = name.trim();
+            let Some(idx) = self
+                .columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(name))
+            else {
+                let suggestion =
+                    query::suggest::closest(name, self.columns.iter().map(|c| c.name.as_str()));
+                let hint = suggestion
+                    .map(|s| format!(" Did you mean '{s}'?"))
+                    .unwrap_or_default();
+                return Err(EngineError::BadInput(format!(
+                    "{file}: column '{name}' is not in dataset '{}'.{hint} Its columns are: {}",
+                    self.dataset.name,
+                    self.columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if map.contains(&idx) {
+                return Err(EngineError::BadInput(format!(
+                    "{file}: column '{}' appears twice in the header",
+                    self.columns[idx].name
+                )));
+            }
+            map.push(idx);
+        }
+        Ok(map)
+    }
+
+    /// Adds one row of converted cells (indexed like the stored columns).
+    async fn push_row(&mut self, file: &str, line: u64, cells: Vec<Cell>) -> Result<()> {
+        let date = match self.date_index {
+            None => None,
+            Some(i) => match cells.get(i) {
+                Some(Cell::Date(d)) => Some(*d),
+                _ => {
+                    let column = &self.columns[i].name;
+                    self.bad.push(|| {
+                        format!("{file}:{line}: column '{column}': a date is required (the dataset is partitioned by it)")
+                    });
+                    return Ok(());
+                }
+            },
+        };
+        if let (LoadMode::ReplaceRange { from, to }, Some(d)) = (self.mode, date)
+            && (d < from || d > to)
+        {
+            let column = self
+                .date_index
+                .map(|i| self.columns[i].name.clone())
+                .unwrap_or_default();
+            self.bad.push(|| {
+                format!("{file}:{line}: column '{column}': {d} is outside the replaced range {from}..{to}")
+            });
+            return Ok(());
+        }
+        if self.bad.total > 0 {
+            // The batch is rejected; keep reading only to report problems.
+            return Ok(());
+        }
+        let key = partition_of(date);
+        let columns = &self.columns;
+        let partition = self
+            .partitions
+            .entry(key.clone())
+            .or_insert_with(|| Partition {
+                builders: Builders::new(columns),
+                writer: None,
+                path: DataStore::new_part_path(&self.dataset.name, &self.tenant, &key),
+                rows: 0,
+            });
+        for (builder, cell) in partition.builders.columns.iter_mut().zip(cells) {
+            match (builder, cell) {
+                (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
+                (ColumnBuilder::Int(b), Cell::Int(i)) => b.append_value(i),
+                (ColumnBuilder::Float(b), Cell::Float(x)) => b.append_value(x),
+                (ColumnBuilder::Date(b), Cell::Date(d)) => b.append_value(date_to_days(d)),
+                (ColumnBuilder::Str(b), _) => b.append_null(),
+                (ColumnBuilder::Int(b), _) => b.append_null(),
+                (ColumnBuilder::Float(b), _) => b.append_null(),
+                (ColumnBuilder::Date(b), _) => b.append_null(),
+            }
+        }
+        partition.builders.rows += 1;
+        partition.rows += 1;
+        self.rows += 1;
+        if partition.builders.rows >= FLUSH_ROWS {
+            let batch = partition.builders.finish(&self.schema)?;
+            write_batch(self.store, partition, &batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds already-typed batches (the demo generator's path): every column
+    /// of the dataset schema, date column non-null for dated datasets.
+    pub async fn push_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let Some(date_index) = self.date_index else {
+            return self.push_partition_batch("all".to_string(), batch).await;
+        };
+        let dates = batch
+            .column(date_index)
+            .as_any()
+            .downcast_ref::<Date32Array>()
+            .ok_or_else(|| {
+                EngineError::BadInput("the date column is not a Date32 column".into())
+            })?;
+        let mut months: BTreeMap<i32, Vec<bool>> = BTreeMap::new();
+        for i in 0..dates.len() {
+            let key = if dates.is_null(i) {
+                return Err(EngineError::BadInput(format!(
+                    "row {i}: the date column '{}' is null",
+                    self.columns[date_index].name
+                )));
+            } else {
+                let d = days_to_date(dates.value(i)).unwrap_or(NaiveDate::MIN);
+                d.year() * 12 + d.month0() as i32
+            };
+            months
+                .entry(key)
+                .or_insert_with(|| vec![false; dates.len()])[i] = true;
+        }
+        for (key, mask) in months {
+            let partition = format!(
+                "month={:04}-{:02}",
+                key.div_euclid(12),
+                key.rem_euclid(12) + 1
+            );
+            let mask = datafusion::arrow::array::BooleanArray::from(mask);
+            let part = filter_record_batch(batch, &mask)?;
+            self.push_partition_batch(partition, &part).await?;
+        }
+        Ok(())
+    }
+
+    async fn push_partition_batch(&mut self, key: String, batch: &RecordBatch) -> Result<()> {
+        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?;
+        let columns = &self.columns;
+        let partition = self
+            .partitions
+            .entry(key.clone())
+            .or_insert_with(|| Partition {
+                builders: Builders::new(columns),
+                writer: None,
+                path: DataStore::new_part_path(&self.dataset.name, &self.tenant, &key),
+                rows: 0,
+            });
+        partition.rows += batch.num_rows() as u64;
+        self.rows += batch.num_rows() as u64;
+        write_batch(self.store, partition, &batch).await
+    }
+
+    /// Reads one file into the batch.
+    pub async fn read_file(&mut self, path: &std::path::Path) -> Result<()> {
+        let shown = path.display().to_string();
+        match Format::from_path(path)? {
+            Format::Csv => self.read_csv(path, &shown).await,
+            Format::Ndjson => self.read_ndjson(path, &shown).await,
+            Format::Parquet => self.read_parquet(path, &shown).await,
+        }
+    }
+
+    async fn read_csv(&mut self, path: &std::path::Path, shown: &str) -> Result<()> {
+        let io = |source| EngineError::Io {
+            path: shown.to_string(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(std::io::BufReader::new(file));
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| {
+                EngineError::BadInput(format!("{shown}: cannot read the header row: {e}"))
+            })?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let map = self.map_header(shown, header.iter().map(String::as_str))?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    return Err(EngineError::BadInput(format!("{shown}:{line}: {e}")));
+                }
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            let mut cells = vec![Cell::Null; self.columns.len()];
+            for (field, &idx) in record.iter().zip(&map) {
+                let column = self.columns[idx];
+                match convert_text(field, column.ty) {
+                    Some(cell) => cells[idx] = cell,
+                    None => self
+                        .bad
+                        .push(|| bad_value(shown, line, &column.name, field, column.ty)),
+                }
+            }
+            self.push_row(shown, line, cells).await?;
+        }
+        Ok(())
+    }
+
+    async fn read_ndjson(&mut self, path: &std::path::Path, shown: &str) -> Result<()> {
+        use std::io::BufRead;
+        let io = |source| EngineError::Io {
+            path: shown.to_string(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line_no = i as u64 + 1;
+            let text = line.map_err(io)?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+                .map_err(|e| {
+                    EngineError::BadInput(format!("{shown}:{line_no}: not a JSON object: {e}"))
+                })?;
+            let map = self.map_header(
+                &format!("{shown}:{line_no}"),
+                object.keys().map(String::as_str),
+            )?;
+            let mut cells = vec![Cell::Null; self.columns.len()];
+            for (value, &idx) in object.values().zip(&map) {
+                let column = self.columns[idx];
+                match convert_json(value, column.ty) {
+                    Some(cell) => cells[idx] = cell,
+                    None => self.bad.push(|| {
+                        bad_value(shown, line_no, &column.name, &json_text(value), column.ty)
+                    }),
+                }
+            }
+            self.push_row(shown, line_no, cells).await?;
+        }
+        Ok(())
+    }
+
+    async fn read_parquet(&mut self, path: &std::path::Path, shown: &str) -> Result<()> {
+        let file = std::fs::File::open(path).map_err(|source| EngineError::Io {
+            path: shown.to_string(),
+            source,
+        })?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+            EngineError::BadInput(format!("{shown}: not a readable Parquet file: {e}"))
+        })?;
+        let input_schema = builder.schema().clone();
+        let map = self.map_header(
+            shown,
+            input_schema.fields().iter().map(|f| f.name().as_str()),
+        )?;
+        let reader = builder.with_batch_size(8192).build()?;
+        let mut row_base = 0u64;
+        let format = FormatOptions::default();
+        for batch in reader {
+            let batch = batch?;
+            let mut arrays: Vec<Option<ArrayRef>> = vec![None; self.columns.len()];
+            for (input, &idx) in batch.columns().iter().zip(&map) {
+                let column = self.columns[idx];
+                let target = crate::schema::arrow_type(column.ty);
+                let cast = cast_with_options(
+                    input,
+                    &target,
+                    &CastOptions {
+                        safe: true,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| {
+                    EngineError::BadInput(format!(
+                        "{shown}: column '{}' of type {} cannot be converted to {}: {e}",
+                        column.name,
+                        input.data_type(),
+                        column.ty
+                    ))
+                })?;
+                if cast.null_count() > input.null_count() {
+                    let formatter = ArrayFormatter::try_new(input.as_ref(), &format)?;
+                    for i in 0..input.len() {
+                        if input.is_valid(i) && cast.is_null(i) {
+                            let value = formatter.value(i).to_string();
+                            let row = row_base + i as u64 + 1;
+                            self.bad
+                                .push(|| bad_value(shown, row, &column.name, &value, column.ty));
+                        }
+                    }
+                }
+                arrays[idx] = Some(cast);
+            }
+            let n = batch.num_rows();
+            let columns: Vec<ArrayRef> = arrays
+                .into_iter()
+                .zip(&self.columns)
+                .map(|(a, c)| {
+                    a.unwrap_or_else(|| {
+                        datafusion::arrow::array::new_null_array(
+                            &crate::schema::arrow_type(c.ty),
+                            n,
+                        )
+                    })
+                })
+                .collect();
+            let typed = RecordBatch::try_new(self.schema.clone(), columns)?;
+            row_base += n as u64;
+            if let Some(i) = self.date_index {
+                let dates = typed.column(i);
+                if dates.null_count() > 0 {
+                    let name = self.columns[i].name.clone();
+                    for r in 0..n {
+                        if dates.is_null(r) {
+                            let row = row_base - n as u64 + r as u64 + 1;
+                            self.bad.push(|| {
+                                format!("{shown}:{row}: column '{name}': a date is required (the dataset is partitioned by it)")
+                            });
+                        }
+                    }
+                    continue;
+                }
+                if let LoadMode::ReplaceRange { from, to } = self.mode {
+                    let dates = dates.as_any().downcast_ref::<Date32Array>();
+                    let (lo, hi) = (date_to_days(from), date_to_days(to));
+                    if let Some(dates) = dates {
+                        for r in 0..n {
+                            let d = dates.value(r);
+                            if d < lo || d > hi {
+                                let row = row_base - n as u64 + r as u64 + 1;
+                                let name = self.columns[i].name.clone();
+                                let shown_date =
+                                    days_to_date(d).map(|d| d.to_string()).unwrap_or_default();
+                                self.bad.push(|| {
+                                    format!("{shown}:{row}: column '{name}': {shown_date} is outside the replaced range {from}..{to}")
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            if self.bad.total == 0 {
+                self.push_batch(&typed).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the batch: rejects it if any value was bad (deleting what
+    /// was written), otherwise writes the last rows and commits.
+    pub async fn commit(mut self) -> Result<LoadReport> {
+        if self.bad.total > 0 {
+            let bad = std::mem::take(&mut self.bad);
+            self.abort().await;
+            return Err(EngineError::BadValues(bad));
+        }
+        let mut new_files = Vec::new();
+        let partitions = std::mem::take(&mut self.partitions);
+        for (key, mut partition) in partitions {
+            if partition.builders.rows > 0 {
+                let batch = partition.builders.finish(&self.schema)?;
+                write_batch(self.store, &mut partition, &batch).await?;
+            }
+            if let Some(writer) = partition.writer.take() {
+                writer.close().await?;
+                let bytes = self
+                    .store
+                    .object_store()
+                    .head(&Path::from(partition.path.as_str()))
+                    .await?
+                    .size;
+                new_files.push(PartFile {
+                    path: partition.path.clone(),
+                    partition: key,
+                    rows: partition.rows,
+                    bytes,
+                });
+            }
+        }
+        let rewritten = self.rewrite_partial_months().await?;
+        let mode = self.mode;
+        let touched_months = rewritten.touched.clone();
+        let read_version = rewritten.version;
+        let manifest = self
+            .store
+            .commit(&self.dataset.name, &self.tenant, |current: &Manifest| {
+                let mut files: Vec<PartFile> = match mode {
+                    LoadMode::Append => current.files.clone(),
+                    LoadMode::ReplaceAll => Vec::new(),
+                    LoadMode::ReplaceRange { .. } => {
+                        if current.version != read_version {
+                            // Someone changed the data while we rewrote months.
+                            return Err(EngineError::Conflict {
+                                what: "the replaced range".into(),
+                            });
+                        }
+                        current
+                            .files
+                            .iter()
+                            .filter(|f| !touched_months.contains(&f.partition))
+                            .cloned()
+                            .collect()
+                    }
+                };
+                files.extend(rewritten.files.iter().cloned());
+                files.extend(new_files.iter().cloned());
+                Ok(files)
+            })
+            .await?;
+        Ok(LoadReport {
+            rows: self.rows,
+            files_written: manifest.files.len(),
+            version: manifest.version,
+        })
+    }
+
+    /// For a range replace: the months the range touches, and for months it
+    /// covers only partly, new files holding the rows outside the range.
+    async fn rewrite_partial_months(&self) -> Result<Rewritten> {
+        let LoadMode::ReplaceRange { from, to } = self.mode else {
+            return Ok(Rewritten::default());
+        };
+        let current = self
+            .store
+            .manifest(&self.dataset.name, &self.tenant)
+            .await?;
+        let mut out = Rewritten {
+            version: current.version,
+            ..Rewritten::default()
+        };
+        let (lo, hi) = (date_to_days(from), date_to_days(to));
+        for file in &current.files {
+            let Some(month) = partition_month(&file.partition) else {
+                continue;
+            };
+            let month_end = month
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(month);
+            if month_end < from || month > to {
+                continue;
+            }
+            if !out.touched.contains(&file.partition) {
+                out.touched.push(file.partition.clone());
+            }
+            if month >= from && month_end <= to {
+                continue; // Entirely replaced.
+            }
+            // Keep the rows of this file that lie outside the range.
+            let bytes = self
+                .store
+                .object_store()
+                .get(&Path::from(file.path.as_str()))
+                .await?
+                .bytes()
+                .await?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+            let mut partition = Partition {
+                builders: Builders::new(&self.columns),
+                writer: None,
+                path: DataStore::new_part_path(&self.dataset.name, &self.tenant, &file.partition),
+                rows: 0,
+            };
+            let date_index = self.date_index.unwrap_or(0);
+            for batch in reader {
+                let batch = batch?;
+                let Some(dates) = batch
+                    .column(date_index)
+                    .as_any()
+                    .downcast_ref::<Date32Array>()
+                else {
+                    continue;
+                };
+                let keep: datafusion::arrow::array::BooleanArray = dates
+                    .iter()
+                    .map(|d| Some(d.is_some_and(|d| d < lo || d > hi)))
+                    .collect();
+                let kept = filter_record_batch(&batch, &keep)?;
+                if kept.num_rows() > 0 {
+                    partition.rows += kept.num_rows() as u64;
+                    write_batch(self.store, &mut partition, &kept).await?;
+                }
+            }
+            if let Some(writer) = partition.writer.take() {
+                writer.close().await?;
+                let size = self
+                    .store
+                    .object_store()
+                    .head(&Path::from(partition.path.as_str()))
+                    .await?
+                    .size;
+                out.files.push(PartFile {
+                    path: partition.path,
+                    partition: file.partition.clone(),
+                    rows: partition.rows,
+                    bytes: size,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops everything written so far (best effort: garbage collection
+    /// removes what a failure here leaves behind).
+    async fn abort(&mut self) {
+        for (_, mut partition) in std::mem::take(&mut self.partitions) {
+            if let Some(writer) = partition.writer.take() {
+                let _ = writer.close().await;
+                let _ = self
+                    .store
+                    .object_store()
+                    .delete(&Path::from(partition.path.as_str()))
+                    .await;
+            }
+        }
+    }
+
+    /// Problems found so far.
+    pub fn bad_values(&self) -> &BadValues {
+        &self.bad
+    }
+}
+
+#[derive(Default)]
+struct Rewritten {
+    version: u64,
+    touched: Vec<String>,
+    files: Vec<PartFile>,
+}
+
+async fn write_batch(
+    store: &DataStore,
+    partition: &mut Partition,
+    batch: &RecordBatch,
+) -> Result<()> {
+    if partition.writer.is_none() {
+        let object = BufWriter::new(
+            store.object_store().clone(),
+            Path::from(partition.path.as_str()),
+        );
+        partition.writer = Some(AsyncArrowWriter::try_new(
+            object,
+            batch.schema(),
+            Some(writer_properties()),
+        )?);
+    }
+    if let Some(writer) = partition.writer.as_mut() {
+        writer.write(batch).await?;
+    }
+    Ok(())
+}
+
+fn bad_value(file: &str, line: u64, column: &str, value: &str, ty: ColumnType) -> String {
+    let shown: String = value.chars().take(100).collect();
+    let expected = match ty {
+        ColumnType::Date => " (expected yyyy-MM-dd)",
+        _ => "",
+    };
+    format!("{file}:{line}: column '{column}': '{shown}' is not a valid {ty}{expected}")
+}
+
+/// Loads files into a dataset in one atomic batch.
+pub async fn load_files(
+    store: &DataStore,
+    dataset: &Dataset,
+    tenant: &TenantId,
+    files: &[std::path::PathBuf],
+    mode: LoadMode,
+) -> Result<LoadReport> {
+    let mut loader = Loader::new(store, dataset, tenant.clone(), mode)?;
+    for file in files {
+        if let Err(e) = loader.read_file(file).await {
+            loader.abort().await;
+            return Err(e);
+        }
+    }
+    loader.commit().await
+}

@@ -1,0 +1,22 @@
+//! The part of openinsights that touches tenant data: Parquet files in an
+//! object store laid out as the spec says (`storage`), loading rows from
+//! CSV/NDJSON/Parquet (`ingest`), turning a `query::Plan` into DataFusion
+//! plan objects and running it (`exec`), and writing report files
+//! (`writer`).
+//!
+//! | step | entry point |
+//! |---|---|
+//! | load rows | [`ingest::load_files`], [`ingest::Loader`] |
+//! | run a plan | [`Engine::execute`] → record batch stream |
+//! | write a report | [`writer::write_stream`] |
+
+pub mod error;
+pub mod exec;
+pub mod ingest;
+pub mod schema;
+pub mod storage;
+pub mod writer;
+
+pub use error::{EngineError, Result};
+pub use exec::{Engine, ExecOptions};
+pub use storage::{DataStore, TenantId};

@@ -1,0 +1,30 @@
+//! Arrow schemas of the datasets, derived from the catalog: selectable
+//! columns in catalog order, then hidden columns. The mapping of catalog
+//! types is string → Utf8, int → Int64, float → Float64, date → Date32.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use query::catalog::{Column, ColumnType, Dataset};
+
+pub fn arrow_type(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::String => DataType::Utf8,
+        ColumnType::Int => DataType::Int64,
+        ColumnType::Float => DataType::Float64,
+        ColumnType::Date => DataType::Date32,
+    }
+}
+
+/// Every stored column of the dataset, selectable first, all nullable.
+pub fn stored_columns(dataset: &Dataset) -> impl Iterator<Item = &Column> {
+    dataset.columns.iter().chain(&dataset.hidden_columns)
+}
+
+/// The schema of the dataset's Parquet files.
+pub fn dataset_schema(dataset: &Dataset) -> SchemaRef {
+    let fields: Vec<Field> = stored_columns(dataset)
+        .map(|c| Field::new(&c.name, arrow_type(c.ty), true))
+        .collect();
+    Arc::new(Schema::new(fields))
+}

@@ -1,0 +1,285 @@
+//! Tenant data in an object store, laid out as the spec says:
+//! `data/<dataset>/tenant=<id>/<partition>/part-*.parquet`, where the
+//! partition is `month=YYYY-MM` for datasets with a date column and `all`
+//! otherwise.
+//!
+//! **Atomic batches.** Part files become visible only through a manifest:
+//! `data/<dataset>/tenant=<id>/_manifest/<version>.json` lists the live
+//! files. A writer uploads its part files first (each upload is itself
+//! atomic: staged, then renamed or completed), then creates the next
+//! manifest version with a create-if-absent put. Two writers racing for the
+//! same version: one wins, the other re-reads and retries. A crash before
+//! the manifest is written leaves only unreferenced files, which readers
+//! never see and [`DataStore::collect_garbage`] removes after a grace period.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+/// A tenant id that is safe to use as a path segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Letters, digits, `-`, `_` and `.`, 1–64 characters, not starting with `.`.
+    pub fn parse(id: &str) -> Result<TenantId> {
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && !id.starts_with('.')
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            Ok(TenantId(id.to_string()))
+        } else {
+            Err(EngineError::InvalidTenant { id: id.to_string() })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One live part file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartFile {
+    /// Object path from the store root.
+    pub path: String,
+    /// `month=YYYY-MM` or `all`.
+    pub partition: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// A file dropped from the live set, kept until no reader can still use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedFile {
+    pub path: String,
+    pub removed_at: DateTime<Utc>,
+}
+
+/// The live file set of one (dataset, tenant) at one version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u64,
+    pub files: Vec<PartFile>,
+    #[serde(default)]
+    pub removed: Vec<RemovedFile>,
+}
+
+/// How long unreferenced files survive: longer than any query or upload.
+pub const GARBAGE_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+/// How many commits a conflicting append retries before giving up.
+const COMMIT_RETRIES: usize = 16;
+
+/// Where tenant data lives: an object store and the URL DataFusion reads it by.
+#[derive(Clone)]
+pub struct DataStore {
+    store: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+impl std::fmt::Debug for DataStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataStore").field("url", &self.url).finish()
+    }
+}
+
+impl DataStore {
+    /// A local directory (created if missing) as the store root.
+    pub fn local(dir: &std::path::Path) -> Result<DataStore> {
+        std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(DataStore::new(Arc::new(store), "openinsights://local"))
+    }
+
+    /// Any object store; `url` (`scheme://host`) is how the query engine
+    /// addresses it and must be unique per store in one process.
+    pub fn new(store: Arc<dyn ObjectStore>, url: &str) -> DataStore {
+        DataStore {
+            store,
+            url: url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The `scheme://host` the store is registered under in DataFusion.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `data/<dataset>/tenant=<id>`.
+    pub fn tenant_prefix(dataset: &str, tenant: &TenantId) -> String {
+        format!("data/{dataset}/tenant={tenant}")
+    }
+
+    fn manifest_dir(dataset: &str, tenant: &TenantId) -> Path {
+        Path::from(format!(
+            "{}/_manifest",
+            Self::tenant_prefix(dataset, tenant)
+        ))
+    }
+
+    fn manifest_path(dataset: &str, tenant: &TenantId, version: u64) -> Path {
+        Path::from(format!(
+            "{}/_manifest/{version:020}.json",
+            Self::tenant_prefix(dataset, tenant)
+        ))
+    }
+
+    /// A fresh, unique path for a part file in a partition.
+    pub fn new_part_path(dataset: &str, tenant: &TenantId, partition: &str) -> String {
+        format!(
+            "{}/{partition}/part-{}.parquet",
+            Self::tenant_prefix(dataset, tenant),
+            uuid::Uuid::new_v4().simple()
+        )
+    }
+
+    /// The latest committed manifest (version 0, no files, if none).
+    pub async fn manifest(&self, dataset: &str, tenant: &TenantId) -> Result<Manifest> {
+        let dir = Self::manifest_dir(dataset, tenant);
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&dir)).try_collect().await?;
+        let latest = metas
+            .iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?;
+                name.strip_suffix(".json")?.parse::<u64>().ok()
+            })
+            .max();
+        let Some(version) = latest else {
+            return Ok(Manifest::default());
+        };
+        let bytes = self
+            .store
+            .get(&Self::manifest_path(dataset, tenant, version))
+            .await?
+            .bytes()
+            .await?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| EngineError::Corrupt {
+                what: format!("manifest {version} of {dataset}/tenant={tenant}"),
+                reason: e.to_string(),
+            })?;
+        Ok(manifest)
+    }
+
+    /// Commits a change to the live file set. `change` maps the current
+    /// manifest's files to the new ones; it is re-run on the newer manifest
+    /// when another writer committed first. Returns the new manifest.
+    pub async fn commit(
+        &self,
+        dataset: &str,
+        tenant: &TenantId,
+        mut change: impl FnMut(&Manifest) -> Result<Vec<PartFile>>,
+    ) -> Result<Manifest> {
+        for _ in 0..COMMIT_RETRIES {
+            let current = self.manifest(dataset, tenant).await?;
+            let files = change(&current)?;
+            let now = Utc::now();
+            let mut removed: Vec<RemovedFile> = current
+                .removed
+                .iter()
+                .filter(|r| now - r.removed_at < GARBAGE_GRACE * 2)
+                .cloned()
+                .collect();
+            for old in &current.files {
+                if !files.iter().any(|f| f.path == old.path) {
+                    removed.push(RemovedFile {
+                        path: old.path.clone(),
+                        removed_at: now,
+                    });
+                }
+            }
+            let next = Manifest {
+                version: current.version + 1,
+                files,
+                removed,
+            };
+            let json = serde_json::to_vec_pretty(&next).map_err(|e| EngineError::Corrupt {
+                what: "new manifest".into(),
+                reason: e.to_string(),
+            })?;
+            let opts = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            match self
+                .store
+                .put_opts(
+                    &Self::manifest_path(dataset, tenant, next.version),
+                    PutPayload::from(json),
+                    opts,
+                )
+                .await
+            {
+                Ok(_) => return Ok(next),
+                Err(object_store::Error::AlreadyExists { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Conflict {
+            what: format!("{dataset}/tenant={tenant}"),
+        })
+    }
+
+    /// Deletes part files no manifest references any more (dropped or never
+    /// committed) once they are older than [`GARBAGE_GRACE`], and manifests
+    /// older than the ten newest. Returns how many objects were deleted.
+    pub async fn collect_garbage(&self, dataset: &str, tenant: &TenantId) -> Result<usize> {
+        let manifest = self.manifest(dataset, tenant).await?;
+        let prefix = Path::from(Self::tenant_prefix(dataset, tenant));
+        let now = Utc::now();
+        let objects: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&prefix)).try_collect().await?;
+        let mut deleted = 0;
+        for meta in objects {
+            let path = meta.location.to_string();
+            let is_manifest = path.contains("/_manifest/");
+            let stale = if is_manifest {
+                meta.location
+                    .filename()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .is_some_and(|v| v + 10 <= manifest.version)
+            } else {
+                let live = manifest.files.iter().any(|f| f.path == path);
+                let removed_at = manifest
+                    .removed
+                    .iter()
+                    .find(|r| r.path == path)
+                    .map(|r| r.removed_at);
+                let since = removed_at.unwrap_or(meta.last_modified);
+                !live && now - since >= GARBAGE_GRACE
+            };
+            if stale {
+                match self.store.delete(&meta.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
