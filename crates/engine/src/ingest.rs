@@ -684,6 +684,14 @@ impl<'a> Loader<'a> {
     /// Finishes the batch: rejects it if any value was bad (deleting what
     /// was written), otherwise writes the last rows and commits.
     pub async fn commit(mut self) -> Result<LoadReport> {
+        let new_files = self.finish_parts().await?;
+        self.publish(new_files).await
+    }
+
+    /// The first half of a commit: every part file completely uploaded, but
+    /// no manifest written. Public so that tests can stop here, exactly as
+    /// a process that crashes between the uploads and the commit would.
+    pub async fn finish_parts(&mut self) -> Result<Vec<PartFile>> {
         if self.bad.total > 0 {
             let bad = std::mem::take(&mut self.bad);
             self.abort().await;
@@ -712,6 +720,11 @@ impl<'a> Loader<'a> {
                 });
             }
         }
+        Ok(new_files)
+    }
+
+    /// The second half of a commit: the manifest that makes the files live.
+    async fn publish(&self, new_files: Vec<PartFile>) -> Result<LoadReport> {
         let rewritten = self.rewrite_partial_months().await?;
         let mode = self.mode;
         let touched_months = rewritten.touched.clone();

@@ -248,6 +248,17 @@ impl DataStore {
     /// committed) once they are older than [`GARBAGE_GRACE`], and manifests
     /// older than the ten newest. Returns how many objects were deleted.
     pub async fn collect_garbage(&self, dataset: &str, tenant: &TenantId) -> Result<usize> {
+        self.collect_garbage_older_than(dataset, tenant, GARBAGE_GRACE)
+            .await
+    }
+
+    /// [`DataStore::collect_garbage`] with another grace period (tests use 0).
+    pub async fn collect_garbage_older_than(
+        &self,
+        dataset: &str,
+        tenant: &TenantId,
+        grace: chrono::Duration,
+    ) -> Result<usize> {
         let manifest = self.manifest(dataset, tenant).await?;
         let prefix = Path::from(Self::tenant_prefix(dataset, tenant));
         let now = Utc::now();
@@ -271,7 +282,7 @@ impl DataStore {
                     .find(|r| r.path == path)
                     .map(|r| r.removed_at);
                 let since = removed_at.unwrap_or(meta.last_modified);
-                !live && now - since >= GARBAGE_GRACE
+                !live && now - since >= grace
             };
             if stale {
                 match self.store.delete(&meta.location).await {
