@@ -193,7 +193,7 @@ async fn replace_range_keeps_rows_outside_it() {
         from: day("2024-02-05"),
         to: day("2024-03-31"),
     };
-    f.load("acme", "OfficeUsage", &[path.clone()], mode)
+    f.load("acme", "OfficeUsage", std::slice::from_ref(&path), mode)
         .await
         .unwrap();
     assert_eq!(
