@@ -47,6 +47,9 @@ enum Command {
     /// Load rows into a tenant's dataset from CSV, NDJSON or Parquet files,
     /// in one atomic batch.
     Ingest(data::IngestArgs),
+    /// Generate realistic, deterministic demo data for a tenant, replacing
+    /// its rows of the chosen datasets.
+    Seed(data::SeedArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest(args) => data::ingest(args),
+        Command::Seed(args) => data::seed(args),
         Command::Query {
             command: QueryCommand::Run(args),
         } => data::run(args),

@@ -1,17 +1,19 @@
 //! The part of openinsights that touches tenant data: Parquet files in an
 //! object store laid out as the spec says (`storage`), loading rows from
 //! CSV/NDJSON/Parquet (`ingest`), turning a `query::Plan` into DataFusion
-//! plan objects and running it (`exec`), and writing report files
-//! (`writer`).
+//! plan objects and running it (`exec`), writing report files (`writer`),
+//! and generating realistic demo data (`generate`).
 //!
 //! | step | entry point |
 //! |---|---|
 //! | load rows | [`ingest::load_files`], [`ingest::Loader`] |
+//! | generate demo data | [`generate::seed_dataset`] |
 //! | run a plan | [`Engine::execute`] → record batch stream |
 //! | write a report | [`writer::write_stream`] |
 
 pub mod error;
 pub mod exec;
+pub mod generate;
 pub mod ingest;
 pub mod schema;
 pub mod storage;

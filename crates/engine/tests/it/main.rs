@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod features;
+mod generate;
 mod ingest;
 mod support;

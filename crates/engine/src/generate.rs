@@ -1,0 +1,756 @@
+//! Demo data: realistic, deterministic rows for every Insights dataset.
+//!
+//! One [`Universe`] per (seed, size) holds the partners, customers (with
+//! tenants, TPIDs, markets, segments, industries), subscriptions and
+//! products that every dataset draws from, so the same customer appears
+//! with the same tenant id, name and market everywhere. Customer sizes are
+//! skewed (Zipf), months follow a seasonal curve with growth over the ~24
+//! months ending at `through` (by default last month), optional columns are
+//! sometimes null, and restricted revenue columns are filled.
+//!
+//! Determinism: rows are made in chunks, each from its own ChaCha stream
+//! keyed by (seed, dataset, chunk index), and written in chunk order; the
+//! same seed, size and `through` month give identical rows.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Months, NaiveDate};
+use datafusion::arrow::array::{
+    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+};
+use query::catalog::{Column, ColumnType, Dataset};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::Result;
+use crate::ingest::{LoadMode, LoadReport, Loader, date_to_days};
+use crate::schema::{dataset_schema, stored_columns};
+use crate::storage::{DataStore, TenantId};
+
+/// Rows generated per chunk (one RNG stream, one record batch).
+pub const CHUNK_ROWS: usize = 65_536;
+/// Months of history.
+pub const MONTHS: u32 = 24;
+
+const MARKETS: &[(&str, u32)] = &[
+    ("United States", 30),
+    ("United Kingdom", 9),
+    ("Germany", 8),
+    ("France", 6),
+    ("Japan", 6),
+    ("Canada", 5),
+    ("Australia", 5),
+    ("India", 5),
+    ("Brazil", 4),
+    ("Netherlands", 3),
+    ("Spain", 3),
+    ("Italy", 3),
+    ("Mexico", 2),
+    ("Sweden", 2),
+    ("Singapore", 2),
+    ("South Africa", 1),
+    ("Poland", 1),
+    ("Switzerland", 1),
+    ("Korea", 1),
+    ("Ireland", 1),
+];
+const SEGMENTS: &[(&str, u32)] = &[
+    ("SMB", 80),
+    ("Education", 8),
+    ("Government", 7),
+    ("Nonprofit", 5),
+];
+const INDUSTRIES: &[&str] = &[
+    "Financial Services",
+    "Manufacturing",
+    "Retail & Consumer Goods",
+    "Healthcare",
+    "Professional Services",
+    "Media & Communications",
+    "Government",
+    "Education",
+    "Energy",
+    "Travel & Transportation",
+];
+const NAME_WORDS: &[&str] = &[
+    "Contoso",
+    "Fabrikam",
+    "Northwind",
+    "Adventure",
+    "Tailspin",
+    "Wingtip",
+    "Litware",
+    "Proseware",
+    "Fourth Coffee",
+    "Woodgrove",
+    "Alpine",
+    "Blue Yonder",
+    "Coho",
+    "Lucerne",
+    "Margie's",
+    "Trey",
+    "Wide World",
+    "Humongous",
+    "Graphic Design",
+    "Relecloud",
+    "Southridge",
+    "Datum",
+    "Bellows",
+    "Consolidated",
+];
+const NAME_SUFFIXES: &[&str] = &[
+    "Ltd", "Inc", "GmbH", "Group", "Corp", "Partners", "LLC", "SA", "Holdings", "Systems",
+];
+const PRODUCTS: &[(&str, &str, &str, u32)] = &[
+    (
+        "Microsoft 365",
+        "MICROSOFT 365 BUSINESS STANDARD",
+        "KLQ-00211",
+        30,
+    ),
+    (
+        "Microsoft 365",
+        "MICROSOFT 365 BUSINESS PREMIUM",
+        "KLQ-00216",
+        20,
+    ),
+    ("Microsoft 365", "MICROSOFT 365 E3", "AAA-10756", 12),
+    ("Microsoft 365", "MICROSOFT 365 E5", "AAD-33204", 5),
+    ("Office 365", "OFFICE 365 E1", "Q5Y-00003", 8),
+    ("Office 365", "OFFICE 365 E3", "Q5Y-00004", 8),
+    (
+        "Dynamics 365",
+        "DYNAMICS 365 SALES ENTERPRISE",
+        "7MS-00001",
+        4,
+    ),
+    (
+        "Dynamics 365",
+        "DYNAMICS 365 BUSINESS CENTRAL ESSENTIALS",
+        "9KR-00002",
+        4,
+    ),
+    ("Power BI", "POWER BI PRO", "9FS-00001", 6),
+    ("Enterprise Mobility + Security", "EMS E3", "AAA-51069", 3),
+    ("Azure", "AZURE PLAN", "DZH-00001", 10),
+    ("Teams", "MICROSOFT TEAMS ESSENTIALS", "TMS-00001", 4),
+];
+const ATTRIBUTIONS: &[&str] = &["Reseller", "Advisor", "Distributor", "CSP Direct Bill"];
+const CHANNELS: &[(&str, u32)] = &[("CSP", 50), ("EA", 20), ("MCA", 15), ("Web Direct", 15)];
+const CITIES: &[&str] = &[
+    "Seattle",
+    "London",
+    "Munich",
+    "Paris",
+    "Tokyo",
+    "Toronto",
+    "Sydney",
+    "Bangalore",
+    "São Paulo",
+    "Amsterdam",
+];
+const APPS: &[&str] = &[
+    "Polly",
+    "Trello",
+    "Asana",
+    "Jira Cloud",
+    "Zoom",
+    "Adobe Acrobat",
+    "Salesforce",
+    "ServiceNow",
+    "GitHub",
+    "Miro",
+];
+const LEVELS: &[&str] = &["High", "Medium", "Low"];
+
+pub struct Customer {
+    pub tenant_id: String,
+    pub tpid: String,
+    pub name: String,
+    pub domain: String,
+    pub market: &'static str,
+    pub segment: &'static str,
+    pub industry: &'static str,
+    pub duns: Option<String>,
+    /// Seats: the customer's size.
+    pub seats: i64,
+    pub partner: usize,
+    pub first_subscription: usize,
+    pub subscriptions: usize,
+}
+
+pub struct Partner {
+    pub mpn_id: String,
+    pub pga_mpn_id: String,
+    pub name: String,
+    pub country: &'static str,
+    pub city: &'static str,
+}
+
+/// The shared world every dataset draws from.
+pub struct Universe {
+    pub customers: Vec<Customer>,
+    pub partners: Vec<Partner>,
+    pub subscriptions: Vec<String>,
+    /// Cumulative Zipf weights over customers (bigger customers, more rows).
+    customer_cdf: Vec<f64>,
+    /// First day of each month of history, oldest first.
+    pub months: Vec<NaiveDate>,
+    month_cdf: Vec<f64>,
+}
+
+fn pick_weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
+    let total: u32 = items.iter().map(|i| i.1).sum();
+    let mut x = rng.random_range(0..total.max(1));
+    for &(item, w) in items {
+        if x < w {
+            return item;
+        }
+        x -= w;
+    }
+    items[0].0
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())]
+}
+
+fn pick_product(rng: &mut ChaCha8Rng) -> (&'static str, &'static str, &'static str, u32) {
+    let total: u32 = PRODUCTS.iter().map(|p| p.3).sum();
+    let mut x = rng.random_range(0..total);
+    for p in PRODUCTS {
+        if x < p.3 {
+            return *p;
+        }
+        x -= p.3;
+    }
+    PRODUCTS[0]
+}
+
+fn sample_cdf(rng: &mut ChaCha8Rng, cdf: &[f64]) -> usize {
+    let total = cdf.last().copied().unwrap_or(1.0);
+    let x = rng.random::<f64>() * total;
+    cdf.partition_point(|&c| c < x)
+        .min(cdf.len().saturating_sub(1))
+}
+
+fn uuid_from(rng: &mut ChaCha8Rng) -> String {
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
+}
+
+impl Universe {
+    /// The universe for `rows` rows per dataset, history through `through`'s month.
+    pub fn new(seed: u64, rows: u64, through: NaiveDate) -> Universe {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x756e_6976_6572_7365);
+        let n_customers = (rows / 100).clamp(50, 200_000) as usize;
+        let n_partners = (n_customers / 25).clamp(10, 5_000);
+        let partners: Vec<Partner> = (0..n_partners)
+            .map(|i| {
+                let mpn = 1_000_000 + i as u64 * 7 + rng.random_range(0..7);
+                let name = format!(
+                    "{} {}",
+                    pick(&mut rng, NAME_WORDS),
+                    pick(
+                        &mut rng,
+                        &["Solutions", "Cloud", "IT", "Consulting", "Digital"]
+                    )
+                );
+                Partner {
+                    mpn_id: mpn.to_string(),
+                    pga_mpn_id: (mpn - mpn % 70).to_string(),
+                    name,
+                    country: pick_weighted(&mut rng, MARKETS),
+                    city: pick(&mut rng, CITIES),
+                }
+            })
+            .collect();
+        let mut subscriptions = Vec::new();
+        let customers: Vec<Customer> = (0..n_customers)
+            .map(|i| {
+                let word = NAME_WORDS[i % NAME_WORDS.len()];
+                let suffix = NAME_SUFFIXES[(i / NAME_WORDS.len()) % NAME_SUFFIXES.len()];
+                let round = i / (NAME_WORDS.len() * NAME_SUFFIXES.len());
+                let name = if round == 0 {
+                    format!("{word} {suffix}")
+                } else {
+                    format!("{word} {suffix} {}", round + 1)
+                };
+                let domain = format!(
+                    "{}.onmicrosoft.com",
+                    name.to_lowercase().replace([' ', '\''], "")
+                );
+                // Zipf-like size: a few very large customers, many small.
+                let seats = ((20_000.0 / (i as f64 + 1.0).powf(0.9)) * (0.5 + rng.random::<f64>()))
+                    .max(1.0) as i64;
+                let segment = match seats {
+                    s if s >= 2_000 => "Enterprise",
+                    s if s >= 300 => "SMC - Corporate",
+                    _ => pick_weighted(&mut rng, SEGMENTS),
+                };
+                let n_subs = 1 + (seats as f64).log10() as usize + rng.random_range(0..2);
+                let first_subscription = subscriptions.len();
+                for _ in 0..n_subs {
+                    subscriptions.push(uuid_from(&mut rng));
+                }
+                Customer {
+                    tenant_id: uuid_from(&mut rng),
+                    tpid: (10_000_000 + i as u64 * 13 + rng.random_range(0..13)).to_string(),
+                    name,
+                    domain,
+                    market: pick_weighted(&mut rng, MARKETS),
+                    segment,
+                    industry: pick(&mut rng, INDUSTRIES),
+                    duns: (rng.random::<f64>() < 0.7)
+                        .then(|| rng.random_range(100_000_000..999_999_999u64).to_string()),
+                    seats,
+                    partner: rng.random_range(0..n_partners),
+                    first_subscription,
+                    subscriptions: n_subs,
+                }
+            })
+            .collect();
+        let mut acc = 0.0;
+        let customer_cdf = (0..n_customers)
+            .map(|i| {
+                acc += 1.0 / (i as f64 + 1.0).powf(0.9);
+                acc
+            })
+            .collect();
+        let last = NaiveDate::from_ymd_opt(through.year(), through.month(), 1).unwrap_or(through);
+        let months: Vec<NaiveDate> = (0..MONTHS)
+            .rev()
+            .filter_map(|k| last.checked_sub_months(Months::new(k)))
+            .collect();
+        let mut acc = 0.0;
+        let month_cdf = months
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let season =
+                    1.0 + 0.15 * (std::f64::consts::TAU * f64::from(m.month()) / 12.0).sin();
+                acc += season * (1.0 + 0.03 * k as f64);
+                acc
+            })
+            .collect();
+        Universe {
+            customers,
+            partners,
+            subscriptions,
+            customer_cdf,
+            months,
+            month_cdf,
+        }
+    }
+}
+
+/// How one column is filled.
+#[derive(Clone, Copy)]
+enum Gen {
+    TenantId,
+    Tpid,
+    CustomerName,
+    TenantName,
+    Domain,
+    Market,
+    Segment,
+    Industry,
+    Duns,
+    Status,
+    MpnId,
+    PgaMpnId,
+    PartnerName,
+    PartnerCountry,
+    City,
+    Attribution,
+    Channel,
+    Product,
+    Sku,
+    PartNumber,
+    Subscription,
+    App,
+    Level,
+    YesNo,
+    Flag,
+    RowDate,
+    OtherDate,
+    Seats,
+    SmallInt,
+    Money,
+    Percent,
+    Ratio,
+    UserId,
+    Vocabulary,
+}
+
+fn gen_for(column: &Column, dataset: &Dataset) -> Gen {
+    let n = column.name.to_ascii_lowercase();
+    let has = |s: &str| n.contains(s);
+    if dataset
+        .date_column
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case(&column.name))
+    {
+        return Gen::RowDate;
+    }
+    match column.ty {
+        ColumnType::Date => Gen::OtherDate,
+        ColumnType::Int => {
+            if n.starts_with("is") || n.starts_with("has") {
+                Gen::Flag
+            } else if has("seat")
+                || has("unit")
+                || has("user")
+                || has("license")
+                || has("count")
+                || has("participant")
+            {
+                Gen::Seats
+            } else {
+                Gen::SmallInt
+            }
+        }
+        ColumnType::Float => {
+            if has("percent") || has("pct") || has("rate") {
+                Gen::Percent
+            } else if has("revenue")
+                || has("acr")
+                || has("usd")
+                || has("amount")
+                || has("cost")
+                || has("price")
+            {
+                Gen::Money
+            } else {
+                Gen::Ratio
+            }
+        }
+        ColumnType::String => {
+            if n == "customertenantid" || n == "tenantid" {
+                Gen::TenantId
+            } else if n.contains("tpid") {
+                Gen::Tpid
+            } else if n == "customername" || n == "organizationname" {
+                Gen::CustomerName
+            } else if n == "customertenantname" {
+                Gen::TenantName
+            } else if has("domain") {
+                Gen::Domain
+            } else if n.starts_with("pga") && (n.ends_with("mpnid") || n.ends_with("mpn_id")) {
+                Gen::PgaMpnId
+            } else if n.ends_with("mpnid")
+                || n == "mpn_id"
+                || n == "partnerid"
+                || n == "partneronesubid"
+            {
+                Gen::MpnId
+            } else if (has("partner") || has("reseller")) && has("name") {
+                Gen::PartnerName
+            } else if has("partner") && (has("location") || has("country")) {
+                Gen::PartnerCountry
+            } else if has("market") || has("country") || has("geo") || has("region") {
+                Gen::Market
+            } else if has("segment") {
+                Gen::Segment
+            } else if has("industry") || has("vertical") || n == "eou" {
+                Gen::Industry
+            } else if has("duns") {
+                Gen::Duns
+            } else if has("status") {
+                Gen::Status
+            } else if n == "city" {
+                Gen::City
+            } else if has("attribution") {
+                Gen::Attribution
+            } else if has("channel") {
+                Gen::Channel
+            } else if n == "sku" || has("skuname") {
+                Gen::Sku
+            } else if has("partnumber") {
+                Gen::PartNumber
+            } else if has("product") || has("workload") || has("offer") {
+                Gen::Product
+            } else if has("subscriptionid") {
+                Gen::Subscription
+            } else if has("app") {
+                Gen::App
+            } else if has("propensity") || has("score") || has("likelihood") || has("level") {
+                Gen::Level
+            } else if n.starts_with("has") || n.starts_with("is") || has("upsell") || has("renewal")
+            {
+                Gen::YesNo
+            } else if has("user") || n.ends_with("id") {
+                Gen::UserId
+            } else {
+                Gen::Vocabulary
+            }
+        }
+    }
+}
+
+enum Builder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+}
+
+/// Makes one chunk of rows of a dataset.
+fn chunk(
+    universe: &Universe,
+    dataset: &Dataset,
+    columns: &[(Gen, &Column)],
+    seed: u64,
+    index: u64,
+    rows: usize,
+) -> Result<RecordBatch> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(fnv(dataset.name.as_bytes()) ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut builders: Vec<Builder> = columns
+        .iter()
+        .map(|(_, c)| match c.ty {
+            ColumnType::String => Builder::Str(StringBuilder::with_capacity(rows, rows * 12)),
+            ColumnType::Int => Builder::Int(Int64Builder::with_capacity(rows)),
+            ColumnType::Float => Builder::Float(Float64Builder::with_capacity(rows)),
+            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+        })
+        .collect();
+    let month_start = dataset
+        .date_column
+        .as_deref()
+        .map(|d| d.to_ascii_lowercase().contains("month"))
+        .unwrap_or(true);
+    let mut text = String::new();
+    for _ in 0..rows {
+        let customer = &universe.customers[sample_cdf(&mut rng, &universe.customer_cdf)];
+        let partner = &universe.partners[customer.partner];
+        let month = universe.months[sample_cdf(&mut rng, &universe.month_cdf)];
+        let day = if month_start {
+            month
+        } else {
+            month + chrono::Duration::days(rng.random_range(0..28))
+        };
+        let product = pick_product(&mut rng);
+        let subscription =
+            customer.first_subscription + rng.random_range(0..customer.subscriptions);
+        let scale = customer.seats as f64;
+        for ((kind, column), builder) in columns.iter().zip(builders.iter_mut()) {
+            // Optional columns are sometimes empty, as in the real service.
+            let null = !matches!(
+                kind,
+                Gen::RowDate | Gen::TenantId | Gen::Tpid | Gen::MpnId | Gen::Subscription
+            ) && rng.random::<u8>() < 5;
+            match builder {
+                Builder::Str(b) => {
+                    if null {
+                        b.append_null();
+                        continue;
+                    }
+                    let value: &str = match kind {
+                        Gen::TenantId => &customer.tenant_id,
+                        Gen::Tpid => &customer.tpid,
+                        Gen::CustomerName => &customer.name,
+                        Gen::TenantName => {
+                            text.clear();
+                            text.push_str(&customer.name);
+                            text.push_str(" Tenant");
+                            &text
+                        }
+                        Gen::Domain => &customer.domain,
+                        Gen::Market => customer.market,
+                        Gen::Segment => customer.segment,
+                        Gen::Industry => customer.industry,
+                        Gen::Duns => match &customer.duns {
+                            Some(d) => d,
+                            None => {
+                                b.append_null();
+                                continue;
+                            }
+                        },
+                        Gen::Status => {
+                            if rng.random::<u8>() < 230 {
+                                "Active"
+                            } else {
+                                "Inactive"
+                            }
+                        }
+                        Gen::MpnId => &partner.mpn_id,
+                        Gen::PgaMpnId => &partner.pga_mpn_id,
+                        Gen::PartnerName => &partner.name,
+                        Gen::PartnerCountry => partner.country,
+                        Gen::City => partner.city,
+                        Gen::Attribution => pick(&mut rng, ATTRIBUTIONS),
+                        Gen::Channel => pick_weighted(&mut rng, CHANNELS),
+                        Gen::Product => product.0,
+                        Gen::Sku => product.1,
+                        Gen::PartNumber => product.2,
+                        Gen::Subscription => &universe.subscriptions[subscription],
+                        Gen::App => pick(&mut rng, APPS),
+                        Gen::Level => pick(&mut rng, LEVELS),
+                        Gen::YesNo => {
+                            if rng.random::<bool>() {
+                                "Yes"
+                            } else {
+                                "No"
+                            }
+                        }
+                        Gen::UserId => {
+                            text.clear();
+                            text.push_str(&customer.tenant_id[..8]);
+                            text.push('-');
+                            text.push_str(
+                                itoa::Buffer::new()
+                                    .format(rng.random_range(0..(customer.seats.max(1)))),
+                            );
+                            &text
+                        }
+                        _ => {
+                            text.clear();
+                            text.push_str(&column.name);
+                            text.push(' ');
+                            text.push(
+                                (b'A' + (rng.random::<u8>() % 6).min(rng.random::<u8>() % 6))
+                                    as char,
+                            );
+                            &text
+                        }
+                    };
+                    b.append_value(value);
+                }
+                Builder::Int(b) => {
+                    if null && !matches!(kind, Gen::Flag) {
+                        b.append_null();
+                        continue;
+                    }
+                    let v = match kind {
+                        Gen::Flag => i64::from(rng.random::<u8>() < 20),
+                        Gen::Seats => (scale * (0.2 + rng.random::<f64>())) as i64,
+                        _ => rng.random_range(0..100),
+                    };
+                    b.append_value(v);
+                }
+                Builder::Float(b) => {
+                    if null {
+                        b.append_null();
+                        continue;
+                    }
+                    let v = match kind {
+                        Gen::Money => {
+                            (scale * (8.0 + 30.0 * rng.random::<f64>()) * 100.0).round() / 100.0
+                        }
+                        Gen::Percent => (rng.random::<f64>() * 10_000.0).round() / 100.0,
+                        _ => (rng.random::<f64>() * 1_000.0).round() / 100.0,
+                    };
+                    b.append_value(v);
+                }
+                Builder::Date(b) => {
+                    let d = match kind {
+                        Gen::RowDate => day,
+                        _ => {
+                            if null {
+                                b.append_null();
+                                continue;
+                            }
+                            day + chrono::Duration::days(rng.random_range(-200..200))
+                        }
+                    };
+                    b.append_value(date_to_days(d));
+                }
+            }
+        }
+    }
+    let arrays: Vec<ArrayRef> = builders
+        .into_iter()
+        .map(|b| -> ArrayRef {
+            match b {
+                Builder::Str(mut b) => Arc::new(b.finish()),
+                Builder::Int(mut b) => Arc::new(b.finish()),
+                Builder::Float(mut b) => Arc::new(b.finish()),
+                Builder::Date(mut b) => Arc::new(b.finish()),
+            }
+        })
+        .collect();
+    Ok(RecordBatch::try_new(dataset_schema(dataset), arrays)?)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Generates `rows` rows of one dataset as record batches, in order, using
+/// every core; `sink` receives them one at a time.
+pub fn generate_batches(
+    universe: &Universe,
+    dataset: &Dataset,
+    seed: u64,
+    rows: u64,
+    mut sink: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let columns: Vec<(Gen, &Column)> = stored_columns(dataset)
+        .map(|c| (gen_for(c, dataset), c))
+        .collect();
+    let n_chunks = rows.div_ceil(CHUNK_ROWS as u64);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let mut next = 0u64;
+    while next < n_chunks {
+        let wave: Vec<u64> = (next..(next + threads).min(n_chunks)).collect();
+        let batches: Vec<Result<RecordBatch>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = wave
+                .iter()
+                .map(|&i| {
+                    let n = (rows - i * CHUNK_ROWS as u64).min(CHUNK_ROWS as u64) as usize;
+                    let columns = &columns;
+                    scope.spawn(move || chunk(universe, dataset, columns, seed, i, n))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(crate::error::EngineError::BadInput(
+                            "a generator thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        for batch in batches {
+            sink(batch?)?;
+        }
+        next += wave.len() as u64;
+    }
+    Ok(())
+}
+
+/// Replaces a tenant's rows of one dataset with `rows` generated rows.
+pub async fn seed_dataset(
+    store: &DataStore,
+    universe: &Arc<Universe>,
+    dataset: &Dataset,
+    tenant: &TenantId,
+    seed: u64,
+    rows: u64,
+) -> Result<LoadReport> {
+    let mut loader = Loader::new(store, dataset, tenant.clone(), LoadMode::ReplaceAll)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
+    let generator = {
+        let dataset = dataset.clone();
+        let universe = Arc::clone(universe);
+        tokio::task::spawn_blocking(move || {
+            generate_batches(&universe, &dataset, seed, rows, |batch| {
+                tx.blocking_send(batch)
+                    .map_err(|_| crate::error::EngineError::BadInput("the writer stopped".into()))
+            })
+        })
+    };
+    while let Some(batch) = rx.recv().await {
+        loader.push_batch(&batch).await?;
+    }
+    generator
+        .await
+        .map_err(|e| crate::error::EngineError::BadInput(format!("generator failed: {e}")))??;
+    loader.commit().await
+}

@@ -1,0 +1,180 @@
+//! The demo data generator: deterministic, coherent across datasets,
+//! realistic in shape, and able to fill every dataset so that every system
+//! query returns rows.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use engine::generate::{Universe, generate_batches, seed_dataset};
+use query::Catalog;
+
+use crate::support::{Fixture, tenant};
+
+fn through() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+}
+
+/// The reference instant just after the generated history.
+const AT: &str = "2026-11-15T00:00:00Z";
+
+fn batches(seed: u64, rows: u64) -> Vec<datafusion::arrow::array::RecordBatch> {
+    let universe = Universe::new(seed, rows, through());
+    let dataset = query::builtin().dataset("CustomersAndTenants").unwrap();
+    let mut out = Vec::new();
+    generate_batches(&universe, dataset, seed, rows, |b| {
+        out.push(b);
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn same_seed_and_size_give_identical_rows() {
+    let a = batches(7, 140_000);
+    let b = batches(7, 140_000);
+    assert_eq!(a.iter().map(|b| b.num_rows()).sum::<usize>(), 140_000);
+    assert_eq!(a, b);
+    assert_ne!(a, batches(8, 140_000));
+}
+
+async fn seeded(datasets: &[&str], rows: u64) -> Fixture {
+    let f = Fixture::new();
+    let universe = Arc::new(Universe::new(42, rows, through()));
+    for name in datasets {
+        let dataset = query::builtin().dataset(name).unwrap();
+        let report = seed_dataset(&f.store, &universe, dataset, &tenant("demo"), 42, rows)
+            .await
+            .unwrap();
+        assert_eq!(report.rows, rows);
+    }
+    f
+}
+
+fn rows_of(report: &str) -> Vec<Vec<String>> {
+    report
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn customers_are_the_same_in_every_dataset() {
+    let f = seeded(
+        &["OfficeUsage", "CustomersAndTenants", "DynamicsUsage"],
+        5_000,
+    )
+    .await;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut ids_by_dataset = Vec::new();
+    for dataset in ["OfficeUsage", "CustomersAndTenants", "DynamicsUsage"] {
+        let q = format!(
+            "SELECT DISTINCT CustomerTenantId, CustomerName, CustomerMarket FROM {dataset} TIMESPAN LAST_1_YEAR"
+        );
+        let report = f.run_at("demo", &q, AT).await;
+        let mut ids = HashSet::new();
+        for row in rows_of(&report) {
+            let (id, name) = (row[0].clone(), row[1].clone());
+            if name.is_empty() {
+                continue; // An optional value left empty.
+            }
+            let known = names.entry(id.clone()).or_insert_with(|| name.clone());
+            assert_eq!(known, &name, "tenant {id} has two names");
+            ids.insert(id);
+        }
+        ids_by_dataset.push(ids);
+    }
+    let shared = ids_by_dataset[0].intersection(&ids_by_dataset[1]).count();
+    assert!(
+        shared * 2 > ids_by_dataset[0].len().min(ids_by_dataset[1].len()),
+        "most customers appear in both"
+    );
+}
+
+#[tokio::test]
+async fn history_seasonality_skew_nulls_and_revenue() {
+    let f = seeded(&["CustomersAndTenants"], 20_000).await;
+    // 24 months of history ending with the `through` month.
+    let months = f
+        .run_at(
+            "demo",
+            "SELECT DISTINCT Month FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+            AT,
+        )
+        .await;
+    let mut months: Vec<&str> = months.lines().skip(1).collect();
+    months.sort_unstable();
+    assert_eq!(months.len(), 24);
+    assert_eq!((months[0], months[23]), ("2024-11-01", "2026-10-01"));
+    // Skewed customer sizes: the biggest customer has far more rows than the median one.
+    let per_customer = f
+        .run_at("demo", "SELECT CustomerTpid, CustomerCount, AvailableSeats FROM CustomersAndTenants ORDER BY AvailableSeats TIMESPAN LAST_2_YEARS", AT)
+        .await;
+    let seats: Vec<i64> = rows_of(&per_customer)
+        .iter()
+        .map(|r| r[2].parse().unwrap())
+        .collect();
+    assert!(seats.len() > 40);
+    assert!(
+        seats[0] > 20 * seats[seats.len() / 2],
+        "top {} vs median {}",
+        seats[0],
+        seats[seats.len() / 2]
+    );
+    // Optional columns have nulls; revenue (restricted) is filled.
+    let all = f
+        .run_at(
+            "demo",
+            "SELECT CustomerCount FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+            AT,
+        )
+        .await;
+    let with_duns = f
+        .run_at("demo", "SELECT CustomerCount FROM CustomersAndTenants WHERE DUNSNumber LIKE '%' TIMESPAN LAST_2_YEARS", AT)
+        .await;
+    let (all, with_duns): (i64, i64) = (
+        rows_of(&all)[0][0].parse().unwrap(),
+        rows_of(&with_duns)[0][0].parse().unwrap(),
+    );
+    assert!(
+        with_duns < all && with_duns > all / 2,
+        "DUNSNumber is optional: {with_duns} of {all}"
+    );
+    let revenue = f
+        .run_at(
+            "demo",
+            "SELECT BilledRevenueUSD FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+            AT,
+        )
+        .await;
+    let revenue: f64 = rows_of(&revenue)[0][0].parse().unwrap();
+    assert!(revenue > 1000.0, "{revenue}");
+    let empty_names = f
+        .run_at(
+            "demo",
+            "SELECT DISTINCT CustomerName FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+            AT,
+        )
+        .await;
+    assert!(
+        empty_names.lines().any(str::is_empty),
+        "some optional names are null"
+    );
+}
+
+#[tokio::test]
+async fn every_dataset_can_be_seeded_and_every_system_query_returns_rows() {
+    let names: Vec<&str> = query::builtin()
+        .datasets()
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    let f = seeded(&names, 2_000).await;
+    for q in query::builtin().system_queries() {
+        let report = f.run_at("demo", &q.query, AT).await;
+        let rows = report.lines().count() - 1;
+        assert!(rows > 0, "system query of {} returned nothing", q.dataset);
+    }
+}
