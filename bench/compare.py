@@ -1,0 +1,132 @@
+"""Runs each benchmark query through openinsights and DuckDB, alternating,
+checks that both wrote the same rows, and prints one table of medians."""
+
+import argparse
+import csv
+import glob
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import duckdb
+
+AT = "2026-11-15T00:00:00Z"  # LAST_2_YEARS = [2024-11-01, 2026-11-01): all seeded months
+WINDOW = "Month >= DATE '2024-11-01' AND Month < DATE '2026-11-01'"
+
+QUERIES = [
+    (
+        "filtered projection, 8 columns",
+        "SELECT CustomerName, CustomerTpid, CustomerMarket, CustomerSegment, Product, SKU, Month, SalesChannel "
+        "FROM CustomersAndTenants WHERE CustomerMarket = 'Germany' TIMESPAN LAST_2_YEARS",
+        "SELECT CustomerName, CustomerTpid, CustomerMarket, CustomerSegment, Product, SKU, "
+        "strftime(Month, '%Y-%m-%d') AS Month, SalesChannel FROM t "
+        f"WHERE lower(CustomerMarket) = 'germany' AND {WINDOW}",
+    ),
+    (
+        "metrics grouped by 3 columns, ORDER BY",
+        "SELECT CustomerMarket, CustomerSegment, Product, CustomerCount, AvailableSeats, BilledRevenueUSD "
+        "FROM CustomersAndTenants ORDER BY BilledRevenueUSD TIMESPAN LAST_2_YEARS",
+        "SELECT CustomerMarket, CustomerSegment, Product, count(DISTINCT CustomerTpid) AS CustomerCount, "
+        "coalesce(sum(AvailableSeats), 0) AS AvailableSeats, coalesce(sum(BilledRevenueUSD), 0) AS BilledRevenueUSD "
+        f"FROM t WHERE {WINDOW} GROUP BY ALL ORDER BY BilledRevenueUSD DESC NULLS LAST",
+    ),
+    (
+        "SELECT DISTINCT, 2 columns",
+        "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+        f"SELECT DISTINCT CustomerTenantId, SKU FROM t WHERE {WINDOW}",
+    ),
+]
+
+
+def live_files(data):
+    """The part files of the latest manifest: exactly what our engine reads."""
+    base = os.path.join(data, "data", "CustomersAndTenants", "tenant=bench")
+    manifests = sorted(glob.glob(os.path.join(base, "_manifest", "*.json")))
+    with open(manifests[-1]) as f:
+        manifest = json.load(f)
+    return [os.path.join(data, entry["path"]) for entry in manifest["files"]]
+
+
+def run_ours(binary, data, text, out):
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [binary, "query", "run", "--data-dir", data, "--tenant", "bench", "--at", AT, "-o", out, text],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode()
+    if status != 0:
+        raise SystemExit(f"openinsights failed: {err}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def run_duckdb(con, sql, out):
+    start = time.perf_counter()
+    con.execute(f"COPY ({sql}) TO '{out}' (HEADER, DELIMITER ',')")
+    return time.perf_counter() - start
+
+
+def normalise(path):
+    """Rows as sorted tuples; numbers rounded so float summation order does not matter."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        for row in reader:
+            fixed = []
+            for value in row:
+                try:
+                    fixed.append(f"{float(value):.2f}" if "." in value else value)
+                except ValueError:
+                    fixed.append(value)
+            rows.append(tuple(fixed))
+    rows.sort()
+    return header, rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    files = live_files(args.data)
+    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({files!r})")
+
+    table = []
+    for name, ours_text, duck_sql in QUERIES:
+        ours_out = os.path.join(args.out, "ours.csv")
+        duck_out = os.path.join(args.out, "duckdb.csv")
+        ours_times, duck_times, rss = [], [], 0
+        for _ in range(args.runs):
+            t, r = run_ours(args.bin, args.data, ours_text, ours_out)
+            ours_times.append(t)
+            rss = max(rss, r)
+            duck_times.append(run_duckdb(con, duck_sql, duck_out))
+        ours_header, ours_rows = normalise(ours_out)
+        duck_header, duck_rows = normalise(duck_out)
+        same = ours_header == duck_header and ours_rows == duck_rows
+        ours_med, duck_med = statistics.median(ours_times), statistics.median(duck_times)
+        ratio = f"{ours_med / duck_med:.2f}" if same else "OUTPUTS DIFFER"
+        if not same:
+            print(f"{name}: outputs differ ({len(ours_rows)} vs {len(duck_rows)} rows; headers {ours_header} vs {duck_header})")
+        table.append((name, len(ours_rows), ours_med, duck_med, ratio, rss))
+
+    print()
+    print(f"| query | rows out | openinsights median | DuckDB median | ratio | our peak RSS |")
+    print(f"|---|---:|---:|---:|---:|---:|")
+    for name, rows, ours, duck, ratio, rss in table:
+        print(f"| {name} | {rows:,} | {ours:.3f} s | {duck:.3f} s | {ratio} | {rss / 2**20:.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
