@@ -5,7 +5,9 @@ import argparse
 import csv
 import glob
 import json
+import math
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -21,7 +23,7 @@ QUERIES = [
         "SELECT CustomerName, CustomerTpid, CustomerMarket, CustomerSegment, Product, SKU, Month, SalesChannel "
         "FROM CustomersAndTenants WHERE CustomerMarket = 'Germany' TIMESPAN LAST_2_YEARS",
         "SELECT CustomerName, CustomerTpid, CustomerMarket, CustomerSegment, Product, SKU, "
-        "strftime(Month, '%Y-%m-%d') AS Month, SalesChannel FROM t "
+        "Month, SalesChannel FROM t "
         f"WHERE lower(CustomerMarket) = 'germany' AND {WINDOW}",
     ),
     (
@@ -56,12 +58,15 @@ def run_ours(binary, data, text, out):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     err = proc.stderr.read().decode()
     if status != 0:
         raise SystemExit(f"openinsights failed: {err}")
-    return elapsed, usage.ru_maxrss * 1024
+    # The process reports its own peak RSS (a forked child's rusage would
+    # include this Python process's memory from before the exec).
+    match = re.search(r"peak RSS (\d+) KiB", err)
+    return elapsed, int(match.group(1)) * 1024 if match else 0
 
 
 def run_duckdb(con, sql, out):
@@ -70,22 +75,42 @@ def run_duckdb(con, sql, out):
     return time.perf_counter() - start
 
 
+def parse_value(value):
+    """Decimals become floats (compared with a tolerance); the rest stays text."""
+    if "." in value or "e" in value.lower():
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def normalise(path):
-    """Rows as sorted tuples; numbers rounded so float summation order does not matter."""
-    rows = []
+    """Header and rows sorted by their text fields then rounded numbers, so
+    that row order and float summation order (both engine-specific) do not
+    matter."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader)
-        for row in reader:
-            fixed = []
-            for value in row:
-                try:
-                    fixed.append(f"{float(value):.2f}" if "." in value else value)
-                except ValueError:
-                    fixed.append(value)
-            rows.append(tuple(fixed))
-    rows.sort()
+        rows = [tuple(parse_value(v) for v in row) for row in reader]
+    rows.sort(key=lambda r: tuple(f"{v:.6g}" if isinstance(v, float) else v for v in r))
     return header, rows
+
+
+def same_rows(a, b):
+    if len(a) != len(b):
+        return False
+    for ra, rb in zip(a, b):
+        for va, vb in zip(ra, rb):
+            if isinstance(va, float) or isinstance(vb, float):
+                try:
+                    if not math.isclose(float(va), float(vb), rel_tol=1e-9, abs_tol=1e-9):
+                        return False
+                except ValueError:
+                    return False
+            elif va != vb:
+                return False
+    return True
 
 
 def main():
@@ -100,7 +125,7 @@ def main():
     con = duckdb.connect()
     con.execute("SET threads = 2")
     files = live_files(args.data)
-    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({files!r})")
+    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({files!r}, hive_partitioning = false)")
 
     table = []
     for name, ours_text, duck_sql in QUERIES:
@@ -114,7 +139,7 @@ def main():
             duck_times.append(run_duckdb(con, duck_sql, duck_out))
         ours_header, ours_rows = normalise(ours_out)
         duck_header, duck_rows = normalise(duck_out)
-        same = ours_header == duck_header and ours_rows == duck_rows
+        same = ours_header == duck_header and same_rows(ours_rows, duck_rows)
         ours_med, duck_med = statistics.median(ours_times), statistics.median(duck_times)
         ratio = f"{ours_med / duck_med:.2f}" if same else "OUTPUTS DIFFER"
         if not same:

@@ -321,17 +321,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(stats) => {
             std::io::stdout().flush().ok();
             eprintln!(
-                "{} rows, {} bytes{} in {:.3}s",
+                "{} rows, {} bytes{} in {:.3}s{}",
                 stats.rows,
                 stats.bytes,
                 args.output
                     .as_ref()
                     .map(|p| format!(" to {}", p.display()))
                     .unwrap_or_default(),
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                peak_rss_kib()
+                    .map(|k| format!(", peak RSS {k} KiB"))
+                    .unwrap_or_default()
             );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => report(e),
     }
+}
+
+/// The process's peak resident set size (Linux `VmHWM`), when known.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

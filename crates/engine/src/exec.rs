@@ -128,21 +128,35 @@ impl Engine {
         }
 
         if plan.is_aggregated() {
+            // Plain aggregate calls first (so that DataFusion's rewrites, such
+            // as turning one DISTINCT aggregate into a two-level grouping,
+            // apply), then a projection for the defaults and final names.
             let group: Vec<Expr> = plan.group_by.iter().map(|c| column(c)).collect();
             let aggregates: Vec<Expr> = plan
                 .aggregates
                 .iter()
-                .map(|a| {
+                .enumerate()
+                .map(|(i, a)| {
                     let input = a.column.as_deref().map(column);
-                    let value = match (a.kind, input) {
-                        (MetricKind::Sum, Some(c)) => coalesce(vec![sum(c), zero(a.ty)]),
+                    let call = match (a.kind, input) {
+                        (MetricKind::Sum, Some(c)) => sum(c),
                         (MetricKind::CountDistinct, Some(c)) => count_distinct(c),
                         (_, _) => count(lit(1i64)),
                     };
-                    cast(value, arrow_type(a.ty)).alias(&a.name)
+                    call.alias(format!("__metric{i}"))
                 })
                 .collect();
             df = df.aggregate(group, aggregates)?;
+            let mut named: Vec<Expr> = plan.group_by.iter().map(|c| column(c)).collect();
+            named.extend(plan.aggregates.iter().enumerate().map(|(i, a)| {
+                let value = column(&format!("__metric{i}"));
+                let value = match a.kind {
+                    MetricKind::Sum => coalesce(vec![value, zero(a.ty)]),
+                    MetricKind::CountDistinct | MetricKind::CountRows => value,
+                };
+                cast(value, arrow_type(a.ty)).alias(&a.name)
+            }));
+            df = df.select(named)?;
             if let Some(f) = plan.group_filters.iter().map(predicate).reduce(Expr::and) {
                 df = df.filter(f)?;
             }
@@ -224,8 +238,37 @@ fn literal(value: &Value) -> Expr {
     }
 }
 
-/// One condition as an expression; strings compare lower-cased.
+/// A LIKE pattern matching exactly `value` (its `%`, `_` and `\\` escaped).
+fn exact_pattern(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One condition as an expression; strings compare case-insensitively.
+/// Equality on strings is an ILIKE with an escaped pattern (no lower-cased
+/// copy of the column is made); ordering comparisons and IN lower both sides.
 fn predicate(p: &Predicate) -> Expr {
+    if p.ty == ColumnType::String
+        && let Test::Compare {
+            op: op @ (CompareOp::Eq | CompareOp::NotEq),
+            value: Value::Str(s),
+        } = &p.test
+    {
+        let like = Expr::Like(datafusion::logical_expr::expr::Like::new(
+            *op == CompareOp::NotEq,
+            Box::new(column(&p.field)),
+            Box::new(lit(exact_pattern(s))),
+            Some('\\'),
+            true,
+        ));
+        return like;
+    }
     let target = if p.ty == ColumnType::String {
         lower(column(&p.field))
     } else {

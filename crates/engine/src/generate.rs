@@ -502,11 +502,12 @@ fn chunk(
     dataset: &Dataset,
     columns: &[(Gen, &Column)],
     seed: u64,
-    index: u64,
-    rows: usize,
+    task: Task,
 ) -> Result<RecordBatch> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(fnv(dataset.name.as_bytes()) ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let key = ((task.month as u64) << 32) | task.index;
+    rng.set_stream(fnv(dataset.name.as_bytes()) ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let rows = task.rows;
     let mut builders: Vec<Builder> = columns
         .iter()
         .map(|(_, c)| match c.ty {
@@ -525,7 +526,7 @@ fn chunk(
     for _ in 0..rows {
         let customer = &universe.customers[sample_cdf(&mut rng, &universe.customer_cdf)];
         let partner = &universe.partners[customer.partner];
-        let month = universe.months[sample_cdf(&mut rng, &universe.month_cdf)];
+        let month = universe.months[task.month];
         let day = if month_start {
             month
         } else {
@@ -680,8 +681,63 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Generates `rows` rows of one dataset as record batches, in order, using
-/// every core; `sink` receives them one at a time.
+/// One chunk of work: `rows` rows of one month.
+#[derive(Clone, Copy)]
+struct Task {
+    month: usize,
+    index: u64,
+    rows: usize,
+}
+
+/// Splits `rows` over the months by the seasonal weights (all of them in
+/// one group for datasets without dates), then into chunks.
+fn tasks(universe: &Universe, dataset: &Dataset, rows: u64) -> Vec<Task> {
+    let n_months = universe.months.len();
+    let per_month: Vec<u64> = if dataset.date_column.is_none() || n_months == 0 {
+        vec![rows]
+    } else {
+        let total = universe.month_cdf.last().copied().unwrap_or(1.0);
+        let mut previous = 0.0;
+        let mut assigned = 0u64;
+        universe
+            .month_cdf
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| {
+                let n = if k + 1 == n_months {
+                    rows - assigned
+                } else {
+                    ((rows as f64) * (c - previous) / total) as u64
+                };
+                previous = c;
+                assigned += n;
+                n
+            })
+            .collect()
+    };
+    let last_month = n_months.saturating_sub(1);
+    let mut out = Vec::new();
+    for (k, &n) in per_month.iter().enumerate() {
+        let month = if per_month.len() == 1 { last_month } else { k };
+        let mut index = 0;
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(CHUNK_ROWS as u64);
+            out.push(Task {
+                month,
+                index,
+                rows: take as usize,
+            });
+            index += 1;
+            left -= take;
+        }
+    }
+    out
+}
+
+/// Generates `rows` rows of one dataset as record batches, month by month
+/// (so each batch lies in one partition), using every core; `sink`
+/// receives them in a deterministic order.
 pub fn generate_batches(
     universe: &Universe,
     dataset: &Dataset,
@@ -692,18 +748,14 @@ pub fn generate_batches(
     let columns: Vec<(Gen, &Column)> = stored_columns(dataset)
         .map(|c| (gen_for(c, dataset), c))
         .collect();
-    let n_chunks = rows.div_ceil(CHUNK_ROWS as u64);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
-    let mut next = 0u64;
-    while next < n_chunks {
-        let wave: Vec<u64> = (next..(next + threads).min(n_chunks)).collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for wave in tasks(universe, dataset, rows).chunks(threads) {
         let batches: Vec<Result<RecordBatch>> = std::thread::scope(|scope| {
             let handles: Vec<_> = wave
                 .iter()
-                .map(|&i| {
-                    let n = (rows - i * CHUNK_ROWS as u64).min(CHUNK_ROWS as u64) as usize;
+                .map(|&task| {
                     let columns = &columns;
-                    scope.spawn(move || chunk(universe, dataset, columns, seed, i, n))
+                    scope.spawn(move || chunk(universe, dataset, columns, seed, task))
                 })
                 .collect();
             handles
@@ -720,7 +772,6 @@ pub fn generate_batches(
         for batch in batches {
             sink(batch?)?;
         }
-        next += wave.len() as u64;
     }
     Ok(())
 }

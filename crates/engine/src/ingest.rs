@@ -254,7 +254,8 @@ pub fn partition_month(partition: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&format!("{ym}-01"), "%Y-%m-%d").ok()
 }
 
-fn writer_properties() -> WriterProperties {
+/// How part files are encoded.
+pub fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_max_row_group_row_count(Some(FLUSH_ROWS * 4))
@@ -440,6 +441,19 @@ impl<'a> Loader<'a> {
             .ok_or_else(|| {
                 EngineError::BadInput("the date column is not a Date32 column".into())
             })?;
+        // Fast path: a batch within one month goes to its partition whole.
+        let (min, max) = (
+            datafusion::arrow::compute::min(dates),
+            datafusion::arrow::compute::max(dates),
+        );
+        if dates.null_count() == 0
+            && let (Some(lo), Some(hi)) = (min.and_then(days_to_date), max.and_then(days_to_date))
+            && (lo.year(), lo.month()) == (hi.year(), hi.month())
+        {
+            return self
+                .push_partition_batch(partition_of(Some(lo)), batch)
+                .await;
+        }
         let mut months: BTreeMap<i32, Vec<bool>> = BTreeMap::new();
         for i in 0..dates.len() {
             let key = if dates.is_null(i) {

@@ -329,15 +329,32 @@ async fn preview_stops_at_max_rows_and_gzip_output_decompresses() {
         "CustomerName,PaidAvailableUnits\nOld Corp,999\nContoso,120\n"
     );
 
-    let stream = f.engine.execute(&crate::support::tenant("acme"), &plan, &opts).await.unwrap();
-    let mut gz = Vec::new();
-    let options = engine::writer::WriteOptions { format: FileFormat::Csv, gzip: true, bom: true };
-    let stats = engine::writer::write_stream(stream, &["CustomerName".into(), "PaidAvailableUnits".into()], &mut gz, options)
+    let stream = f
+        .engine
+        .execute(&crate::support::tenant("acme"), &plan, &opts)
         .await
         .unwrap();
+    let mut gz = Vec::new();
+    let options = engine::writer::WriteOptions {
+        format: FileFormat::Csv,
+        gzip: true,
+        bom: true,
+    };
+    let stats = engine::writer::write_stream(
+        stream,
+        &["CustomerName".into(), "PaidAvailableUnits".into()],
+        &mut gz,
+        options,
+    )
+    .await
+    .unwrap();
     assert_eq!(stats.rows, 2);
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut text).unwrap();
-    assert_eq!(text, "\u{feff}CustomerName,PaidAvailableUnits\r\nOld Corp,999\r\nContoso,120\r\n");
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut text)
+        .unwrap();
+    assert_eq!(
+        text,
+        "\u{feff}CustomerName,PaidAvailableUnits\r\nOld Corp,999\r\nContoso,120\r\n"
+    );
     assert_eq!(stats.bytes as usize, text.len());
 }
