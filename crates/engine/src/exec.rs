@@ -25,7 +25,7 @@ use query::plan::{CompareOp, Plan, Predicate, Source, Test, Value};
 
 use crate::error::{EngineError, Result};
 use crate::ingest::{date_to_days, partition_month};
-use crate::schema::{arrow_type, dataset_schema};
+use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, TenantId};
 
 /// Options of one execution.
@@ -102,7 +102,7 @@ impl Engine {
         opts: &ExecOptions,
     ) -> Result<DataFrame> {
         let dataset = self.dataset(&plan.dataset)?;
-        let schema = dataset_schema(dataset);
+        let schema = read_schema(dataset);
         let manifest = self.store.manifest(&dataset.name, tenant).await?;
         let window = opts.window.as_ref();
         let urls: Vec<String> = manifest

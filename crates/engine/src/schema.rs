@@ -28,3 +28,18 @@ pub fn dataset_schema(dataset: &Dataset) -> SchemaRef {
         .collect();
     Arc::new(Schema::new(fields))
 }
+
+/// The schema the engine reads part files with: strings as `Utf8View`,
+/// which DataFusion decodes and compares without copying string bytes.
+pub fn read_schema(dataset: &Dataset) -> SchemaRef {
+    let fields: Vec<Field> = stored_columns(dataset)
+        .map(|c| {
+            let ty = match c.ty {
+                ColumnType::String => DataType::Utf8View,
+                other => arrow_type(other),
+            };
+            Field::new(&c.name, ty, true)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
