@@ -23,12 +23,16 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::Result;
-use crate::ingest::{LoadMode, LoadReport, Loader, date_to_days};
+use datafusion::parquet::arrow::ArrowWriter;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use crate::ingest::{LoadReport, date_to_days, partition_of, writer_properties};
 use crate::schema::{dataset_schema, stored_columns};
-use crate::storage::{DataStore, TenantId};
+use crate::storage::{DataStore, PartFile, TenantId};
 
 /// Rows generated per chunk (one RNG stream, one record batch).
-pub const CHUNK_ROWS: usize = 65_536;
+pub const CHUNK_ROWS: usize = 131_072;
 /// Months of history.
 pub const MONTHS: u32 = 24;
 
@@ -743,40 +747,82 @@ pub fn generate_batches(
     dataset: &Dataset,
     seed: u64,
     rows: u64,
-    mut sink: impl FnMut(RecordBatch) -> Result<()>,
+    sink: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    generate_chunks(universe, dataset, seed, rows, |_, batch| Ok(batch), sink)
+}
+
+/// Like [`generate_batches`], with `work` applied to each chunk on the
+/// generating thread (the seed path encodes Parquet there, in parallel).
+/// `work` also receives the chunk's month.
+fn generate_chunks<T: Send>(
+    universe: &Universe,
+    dataset: &Dataset,
+    seed: u64,
+    rows: u64,
+    work: impl Fn(NaiveDate, RecordBatch) -> Result<T> + Sync,
+    mut sink: impl FnMut(T) -> Result<()>,
 ) -> Result<()> {
     let columns: Vec<(Gen, &Column)> = stored_columns(dataset)
         .map(|c| (gen_for(c, dataset), c))
         .collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    for wave in tasks(universe, dataset, rows).chunks(threads) {
-        let batches: Vec<Result<RecordBatch>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|&task| {
-                    let columns = &columns;
-                    scope.spawn(move || chunk(universe, dataset, columns, seed, task))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(crate::error::EngineError::BadInput(
-                            "a generator thread panicked".into(),
-                        ))
-                    })
-                })
-                .collect()
-        });
-        for batch in batches {
-            sink(batch?)?;
+    let tasks = tasks(universe, dataset, rows);
+    // Workers pull the next task from a shared counter (no idle core while
+    // another finishes a long chunk); results are put back in task order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<T>)>(threads * 2);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (columns, work, tasks, next, stop) = (&columns, &work, &tasks, &next, &stop);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&task) = tasks.get(i) else { break };
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = chunk(universe, dataset, columns, seed, task).and_then(|batch| {
+                        work(
+                            universe
+                                .months
+                                .get(task.month)
+                                .copied()
+                                .unwrap_or(NaiveDate::MIN),
+                            batch,
+                        )
+                    });
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    }
-    Ok(())
+        drop(tx);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut emit = 0usize;
+        let mut outcome = Ok(());
+        for (i, result) in rx {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&emit) {
+                emit += 1;
+                if outcome.is_ok() {
+                    outcome = result.and_then(&mut sink);
+                    if outcome.is_err() {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        outcome
+    })
 }
 
 /// Replaces a tenant's rows of one dataset with `rows` generated rows.
+/// Each chunk is encoded to Parquet on the thread that generated it and
+/// uploaded as its own part file; one manifest commit makes them all live.
 pub async fn seed_dataset(
     store: &DataStore,
     universe: &Arc<Universe>,
@@ -785,23 +831,72 @@ pub async fn seed_dataset(
     seed: u64,
     rows: u64,
 ) -> Result<LoadReport> {
-    let mut loader = Loader::new(store, dataset, tenant.clone(), LoadMode::ReplaceAll)?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, Vec<u8>, u64)>(4);
     let generator = {
         let dataset = dataset.clone();
         let universe = Arc::clone(universe);
         tokio::task::spawn_blocking(move || {
-            generate_batches(&universe, &dataset, seed, rows, |batch| {
-                tx.blocking_send(batch)
-                    .map_err(|_| crate::error::EngineError::BadInput("the writer stopped".into()))
-            })
+            let dated = dataset.date_column.is_some();
+            generate_chunks(
+                &universe,
+                &dataset,
+                seed,
+                rows,
+                |month, batch| {
+                    let partition = partition_of(dated.then_some(month));
+                    let mut bytes = Vec::new();
+                    let mut writer = ArrowWriter::try_new(
+                        &mut bytes,
+                        batch.schema(),
+                        Some(writer_properties()),
+                    )?;
+                    writer.write(&batch)?;
+                    writer.close()?;
+                    Ok((partition, bytes, batch.num_rows() as u64))
+                },
+                |file| {
+                    tx.blocking_send(file).map_err(|_| {
+                        crate::error::EngineError::BadInput("the uploader stopped".into())
+                    })
+                },
+            )
         })
     };
-    while let Some(batch) = rx.recv().await {
-        loader.push_batch(&batch).await?;
+    let mut files = Vec::new();
+    let mut uploaded: Result<()> = Ok(());
+    while let Some((partition, bytes, n)) = rx.recv().await {
+        let path = DataStore::new_part_path(&dataset.name, tenant, &partition);
+        let size = bytes.len() as u64;
+        if let Err(e) = store
+            .object_store()
+            .put(&Path::from(path.as_str()), PutPayload::from(bytes))
+            .await
+        {
+            // Stop the generator (its sends fail) and report; the files
+            // uploaded so far are unreferenced garbage.
+            uploaded = Err(e.into());
+            break;
+        }
+        files.push(PartFile {
+            path,
+            partition,
+            rows: n,
+            bytes: size,
+        });
     }
-    generator
+    drop(rx);
+    let generated = generator
         .await
-        .map_err(|e| crate::error::EngineError::BadInput(format!("generator failed: {e}")))??;
-    loader.commit().await
+        .map_err(|e| crate::error::EngineError::BadInput(format!("generator failed: {e}")))?;
+    uploaded?;
+    generated?;
+    let total: u64 = files.iter().map(|f| f.rows).sum();
+    let manifest = store
+        .commit(&dataset.name, tenant, |_| Ok(files.clone()))
+        .await?;
+    Ok(LoadReport {
+        rows: total,
+        files_written: manifest.files.len(),
+        version: manifest.version,
+    })
 }
