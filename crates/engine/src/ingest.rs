@@ -718,20 +718,8 @@ impl<'a> Loader<'a> {
                 let batch = partition.builders.finish(&self.schema)?;
                 write_batch(self.store, &mut partition, &batch).await?;
             }
-            if let Some(writer) = partition.writer.take() {
-                writer.close().await?;
-                let bytes = self
-                    .store
-                    .object_store()
-                    .head(&Path::from(partition.path.as_str()))
-                    .await?
-                    .size;
-                new_files.push(PartFile {
-                    path: partition.path.clone(),
-                    partition: key,
-                    rows: partition.rows,
-                    bytes,
-                });
+            if let Some(file) = close_partition(self.store, partition, key).await? {
+                new_files.push(file);
             }
         }
         Ok(new_files)
@@ -843,20 +831,10 @@ impl<'a> Loader<'a> {
                     write_batch(self.store, &mut partition, &kept).await?;
                 }
             }
-            if let Some(writer) = partition.writer.take() {
-                writer.close().await?;
-                let size = self
-                    .store
-                    .object_store()
-                    .head(&Path::from(partition.path.as_str()))
-                    .await?
-                    .size;
-                out.files.push(PartFile {
-                    path: partition.path,
-                    partition: file.partition.clone(),
-                    rows: partition.rows,
-                    bytes: size,
-                });
+            if let Some(part) =
+                close_partition(self.store, partition, file.partition.clone()).await?
+            {
+                out.files.push(part);
             }
         }
         Ok(out)
@@ -888,6 +866,30 @@ struct Rewritten {
     version: u64,
     touched: Vec<String>,
     files: Vec<PartFile>,
+}
+
+/// Closes a partition's writer and describes the finished part file
+/// (`None` when nothing was written).
+async fn close_partition(
+    store: &DataStore,
+    mut partition: Partition,
+    key: String,
+) -> Result<Option<PartFile>> {
+    let Some(writer) = partition.writer.take() else {
+        return Ok(None);
+    };
+    writer.close().await?;
+    let bytes = store
+        .object_store()
+        .head(&Path::from(partition.path.as_str()))
+        .await?
+        .size;
+    Ok(Some(PartFile {
+        path: partition.path,
+        partition: key,
+        rows: partition.rows,
+        bytes,
+    }))
 }
 
 async fn write_batch(
