@@ -16,7 +16,7 @@ use engine::writer::{FileFormat, WriteOptions, write_stream};
 use engine::{DataStore, Engine, EngineError, ExecOptions, TenantId};
 use query::Catalog;
 
-/// Where the data lives: the same flag and variable as `serve`.
+/// Where the data lives: the same flags and variables as `serve`.
 #[derive(Args, Debug)]
 pub struct DataDir {
     /// The data directory.
@@ -26,6 +26,26 @@ pub struct DataDir {
         default_value = "./openinsights-data"
     )]
     pub data_dir: PathBuf,
+    /// Keep tenant data in this S3-compatible bucket instead of the data
+    /// directory (credentials and region from the AWS_* variables).
+    #[arg(long, env = "OPENINSIGHTS_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// The S3 endpoint, for servers other than AWS (`http://127.0.0.1:9000`).
+    #[arg(long, env = "OPENINSIGHTS_S3_ENDPOINT", requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+}
+
+impl DataDir {
+    fn open(&self) -> Result<DataStore, EngineError> {
+        match &self.s3_bucket {
+            None => DataStore::local(&self.data_dir),
+            Some(bucket) => DataStore::s3(&engine::S3Config {
+                bucket: bucket.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                ..engine::S3Config::default()
+            }),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -175,7 +195,7 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         (Ok(t), Ok(d)) => (t, d),
         (Err(e), _) | (_, Err(e)) => return report(e),
     };
-    let store = DataStore::local(&args.dir.data_dir)?;
+    let store = args.dir.open()?;
     let started = Instant::now();
     let result = runtime()?.block_on(load_files(&store, dataset, &tenant, &args.files, mode));
     match result {
@@ -218,7 +238,7 @@ pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
                 .context("the current date is out of range")?
         }
     };
-    let store = DataStore::local(&args.dir.data_dir)?;
+    let store = args.dir.open()?;
     let universe = std::sync::Arc::new(engine::generate::Universe::new(
         args.seed, args.rows, through,
     ));
@@ -275,7 +295,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         _ => plan.time_window(at),
     };
-    let store = DataStore::local(&args.dir.data_dir)?;
+    let store = args.dir.open()?;
     let started = Instant::now();
     let options = WriteOptions {
         format,

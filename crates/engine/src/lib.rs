@@ -21,4 +21,4 @@ pub mod writer;
 
 pub use error::{EngineError, Result};
 pub use exec::{Engine, ExecOptions};
-pub use storage::{DataStore, TenantId};
+pub use storage::{DataStore, S3Config, TenantId};

@@ -86,6 +86,28 @@ pub const GARBAGE_GRACE: chrono::Duration = chrono::Duration::hours(1);
 /// How many commits a conflicting append retries before giving up.
 const COMMIT_RETRIES: usize = 16;
 
+/// Where an S3-compatible bucket is and how to sign in to it.
+#[derive(Clone, Default)]
+pub struct S3Config {
+    pub bucket: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is never printed.
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where tenant data lives: an object store and the URL DataFusion reads it by.
 #[derive(Clone)]
 pub struct DataStore {
@@ -108,6 +130,36 @@ impl DataStore {
         })?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
         Ok(DataStore::new(Arc::new(store), "openinsights://local"))
+    }
+
+    /// An S3-compatible bucket. Settings not given in `config` come from
+    /// the usual `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, ...). An `http://` endpoint
+    /// (a local S3-compatible server) allows plain HTTP. Manifests are
+    /// committed with conditional puts (`If-None-Match`), which the server
+    /// must support.
+    pub fn s3(config: &S3Config) -> Result<DataStore> {
+        let mut builder =
+            object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&config.bucket);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(region) = &config.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(key) = &config.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &config.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        let store = builder.build()?;
+        Ok(DataStore::new(
+            Arc::new(store),
+            &format!("s3://{}", config.bucket),
+        ))
     }
 
     /// Any object store; `url` (`scheme://host`) is how the query engine

@@ -6,4 +6,5 @@
 mod features;
 mod generate;
 mod ingest;
+mod s3;
 mod support;
