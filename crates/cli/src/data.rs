@@ -329,6 +329,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     })?;
                 let out = std::io::BufWriter::new(tmp.as_file());
                 let stats = write_stream(stream, &header, out, options).await?;
+                // A report file is an ordinary file: rw-r--r--, not the
+                // temp file's private mode.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = tmp
+                        .as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o644));
+                }
                 tmp.persist(path).map_err(|e| EngineError::Io {
                     path: path.display().to_string(),
                     source: e.error,
