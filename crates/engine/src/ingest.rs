@@ -396,16 +396,13 @@ impl<'a> Loader<'a> {
             return Ok(());
         }
         let key = partition_of(date);
-        let columns = &self.columns;
-        let partition = self
-            .partitions
-            .entry(key.clone())
-            .or_insert_with(|| Partition {
-                builders: Builders::new(columns),
-                writer: None,
-                path: DataStore::new_part_path(&self.dataset.name, &self.tenant, &key),
-                rows: 0,
-            });
+        let partition = open_partition(
+            &mut self.partitions,
+            &self.columns,
+            &self.dataset.name,
+            &self.tenant,
+            &key,
+        );
         for (builder, cell) in partition.builders.columns.iter_mut().zip(cells) {
             match (builder, cell) {
                 (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
@@ -484,16 +481,13 @@ impl<'a> Loader<'a> {
 
     async fn push_partition_batch(&mut self, key: String, batch: &RecordBatch) -> Result<()> {
         let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?;
-        let columns = &self.columns;
-        let partition = self
-            .partitions
-            .entry(key.clone())
-            .or_insert_with(|| Partition {
-                builders: Builders::new(columns),
-                writer: None,
-                path: DataStore::new_part_path(&self.dataset.name, &self.tenant, &key),
-                rows: 0,
-            });
+        let partition = open_partition(
+            &mut self.partitions,
+            &self.columns,
+            &self.dataset.name,
+            &self.tenant,
+            &key,
+        );
         partition.rows += batch.num_rows() as u64;
         self.rows += batch.num_rows() as u64;
         write_batch(self.store, partition, &batch).await
@@ -866,6 +860,24 @@ struct Rewritten {
     version: u64,
     touched: Vec<String>,
     files: Vec<PartFile>,
+}
+
+/// The partition being written for `key`, started on first use.
+fn open_partition<'p>(
+    partitions: &'p mut BTreeMap<String, Partition>,
+    columns: &[&Column],
+    dataset: &str,
+    tenant: &TenantId,
+    key: &str,
+) -> &'p mut Partition {
+    partitions
+        .entry(key.to_string())
+        .or_insert_with(|| Partition {
+            builders: Builders::new(columns),
+            writer: None,
+            path: DataStore::new_part_path(dataset, tenant, key),
+            rows: 0,
+        })
 }
 
 /// Closes a partition's writer and describes the finished part file
