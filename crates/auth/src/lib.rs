@@ -1,6 +1,8 @@
 //! Identity primitives of openinsights: RS256 signing keys with rotation
 //! (`keys`), issuing and fully verifying access tokens into a `Principal`
-//! (`token`), and Argon2id secrets (`secret`). No HTTP, no IO: the server
+//! (`token`, also for external OpenID Connect issuers), Argon2id secrets
+//! (`secret`), and exponential delays after failed credential checks
+//! (`limiter`). No HTTP, no IO: the server
 //! persists the serialised `KeySet` and hashes, and maps `AuthError` to 401.
 
 #![deny(
@@ -12,10 +14,12 @@
 
 pub mod error;
 pub mod keys;
+pub mod limiter;
 pub mod secret;
 pub mod token;
 
 pub use error::AuthError;
 pub use keys::{KeySet, SigningKey};
-pub use secret::{Secret, hash_secret, verify_secret};
-pub use token::{AccessClaims, Principal, Verifier, issue};
+pub use limiter::FailureLimiter;
+pub use secret::{Secret, hash_secret, verify_secret, verify_secret_or_dummy};
+pub use token::{AccessClaims, ClaimMapping, Principal, Verifier, issue};

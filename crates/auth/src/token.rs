@@ -55,8 +55,9 @@ impl Principal {
     }
 }
 
-/// Signs claims with the key set's current key (its `kid` in the header).
-pub fn issue(keys: &KeySet, claims: &AccessClaims) -> Result<String, AuthError> {
+/// Signs claims (normally [`AccessClaims`]) with the key set's current key,
+/// its `kid` in the header.
+pub fn issue(keys: &KeySet, claims: &impl Serialize) -> Result<String, AuthError> {
     let key = keys.current()?;
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(key.kid.clone());
@@ -64,10 +65,34 @@ pub fn issue(keys: &KeySet, claims: &AccessClaims) -> Result<String, AuthError> 
     Ok(encode(&header, claims, &key.encoding_key()?)?)
 }
 
+/// How a verified token's claims become a [`Principal`]. The defaults are
+/// the built-in token service's claims; an external OpenID Connect issuer
+/// may name the tenant and roles differently, or grant roles by group.
+#[derive(Debug, Clone)]
+pub struct ClaimMapping {
+    pub tenant_claim: String,
+    pub roles_claim: String,
+    /// Roles granted by membership of a group (`groups` claim).
+    pub group_roles: HashMap<String, Vec<String>>,
+    pub groups_claim: String,
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        ClaimMapping {
+            tenant_claim: "tid".into(),
+            roles_claim: "roles".into(),
+            group_roles: HashMap::new(),
+            groups_claim: "groups".into(),
+        }
+    }
+}
+
 /// Verifies tokens for one audience against a set of public keys.
 pub struct Verifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    mapping: ClaimMapping,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -76,6 +101,18 @@ impl std::fmt::Debug for Verifier {
             .field("kids", &self.keys.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+fn validation(issuers: &[&str], audiences: &[&str]) -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.algorithms = vec![Algorithm::RS256];
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.set_audience(audiences);
+    validation.set_issuer(issuers);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation
 }
 
 impl Verifier {
@@ -91,18 +128,50 @@ impl Verifier {
         for k in keys.verifying(now) {
             map.insert(k.kid.clone(), k.decoding_key()?);
         }
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.algorithms = vec![Algorithm::RS256];
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_audience(&[audience]);
-        validation.set_issuer(issuers);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
         Ok(Verifier {
             keys: map,
-            validation,
+            validation: validation(issuers, &[audience]),
+            mapping: ClaimMapping::default(),
         })
+    }
+
+    /// A verifier trusting an external issuer's JWKS document (RSA keys
+    /// for signing; others are ignored) with a claim mapping.
+    pub fn from_jwks(
+        jwks: &serde_json::Value,
+        issuers: &[&str],
+        audiences: &[&str],
+        mapping: ClaimMapping,
+    ) -> Result<Verifier, AuthError> {
+        let mut map = HashMap::new();
+        let keys = jwks
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .ok_or_else(|| AuthError::Key("the JWKS document has no \"keys\" array".into()))?;
+        for key in keys {
+            let field = |name: &str| key.get(name).and_then(|v| v.as_str());
+            let usable = field("kty") == Some("RSA")
+                && field("use").is_none_or(|u| u == "sig")
+                && field("alg").is_none_or(|a| a == "RS256");
+            if let (true, Some(kid), Some(n), Some(e)) =
+                (usable, field("kid"), field("n"), field("e"))
+            {
+                let decoding = DecodingKey::from_rsa_components(n, e)
+                    .map_err(|e| AuthError::Key(e.to_string()))?;
+                map.insert(kid.to_string(), decoding);
+            }
+        }
+        Ok(Verifier {
+            keys: map,
+            validation: validation(issuers, audiences),
+            mapping,
+        })
+    }
+
+    /// True when the verifier knows a key id (an external issuer's JWKS is
+    /// refetched when a token names an unknown one).
+    pub fn knows_kid(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
     }
 
     /// Checks a token completely and returns who it speaks for.
@@ -118,28 +187,66 @@ impl Verifier {
         let key = self.keys.get(&kid).ok_or(AuthError::Invalid(
             "the token's signing key (kid) is unknown",
         ))?;
-        let data = decode::<AccessClaims>(token, key, &self.validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            AuthError::Invalid(match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired",
-                ErrorKind::ImmatureSignature => "the token is not valid yet",
-                ErrorKind::InvalidAudience => "the token is for another audience",
-                ErrorKind::InvalidIssuer => "the token is from another issuer",
-                ErrorKind::InvalidSignature => "the token's signature is wrong",
-                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
-                _ => "the token is malformed",
-            })
-        })?;
-        let c = data.claims;
-        if c.tid.is_empty() {
-            return Err(AuthError::Invalid("the token names no tenant (tid)"));
+        let data =
+            decode::<serde_json::Map<String, serde_json::Value>>(token, key, &self.validation)
+                .map_err(|e| {
+                    use jsonwebtoken::errors::ErrorKind;
+                    AuthError::Invalid(match e.kind() {
+                        ErrorKind::ExpiredSignature => "the token has expired",
+                        ErrorKind::ImmatureSignature => "the token is not valid yet",
+                        ErrorKind::InvalidAudience => "the token is for another audience",
+                        ErrorKind::InvalidIssuer => "the token is from another issuer",
+                        ErrorKind::InvalidSignature => "the token's signature is wrong",
+                        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
+                        _ => "the token is malformed",
+                    })
+                })?;
+        self.principal(&data.claims)
+    }
+
+    fn principal(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Principal, AuthError> {
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let list = |name: &str| -> Vec<String> {
+            match claims.get(name) {
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                Some(serde_json::Value::String(s)) => s
+                    .split([' ', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let tenant = text(&self.mapping.tenant_claim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Invalid("the token names no tenant (tid)"))?;
+        let mut roles = list(&self.mapping.roles_claim);
+        for group in list(&self.mapping.groups_claim) {
+            if let Some(granted) = self.mapping.group_roles.get(&group) {
+                roles.extend(granted.iter().cloned());
+            }
         }
+        roles.sort_unstable();
+        roles.dedup();
         Ok(Principal {
-            tenant: c.tid,
-            subject: c.oid,
-            app_id: c.appid,
-            user: c.upn.or(c.unique_name),
-            roles: c.roles,
+            tenant,
+            subject: text("oid").or_else(|| text("sub")).unwrap_or_default(),
+            app_id: text("appid").or_else(|| text("azp")).unwrap_or_default(),
+            user: text("upn")
+                .or_else(|| text("unique_name"))
+                .or_else(|| text("preferred_username")),
+            roles,
         })
     }
 }

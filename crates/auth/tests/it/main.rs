@@ -192,3 +192,95 @@ fn secrets_are_hashed_and_never_printed() {
     let key_debug = format!("{:?}", keys().current().unwrap());
     assert!(!key_debug.contains("private"), "{key_debug}");
 }
+
+#[test]
+fn an_external_issuer_is_trusted_through_its_jwks_with_claim_mapping() {
+    // A second key set plays the external OpenID Connect issuer.
+    let issuer = KeySet::generate(Utc::now()).unwrap();
+    let jwks = issuer.jwks(Utc::now());
+    let mut mapping = auth::ClaimMapping {
+        tenant_claim: "org".into(),
+        ..auth::ClaimMapping::default()
+    };
+    mapping
+        .group_roles
+        .insert("analysts".into(), vec!["ExecutiveReportViewer".into()]);
+    let ext_iss = "https://login.example.org/v2.0";
+    let v = Verifier::from_jwks(&jwks, &[ext_iss], &["api://insights", AUD], mapping).unwrap();
+    let now = Utc::now().timestamp();
+    let token = issue(
+        &issuer,
+        &serde_json::json!({
+            "iss": ext_iss, "aud": "api://insights", "exp": now + 600, "iat": now,
+            "org": "tenant-x", "sub": "user-7", "azp": "spa", "preferred_username": "bo@example.org",
+            "groups": ["analysts", "other"], "roles": "ReportViewer"
+        }),
+    )
+    .unwrap();
+    let p = v.verify(&token).unwrap();
+    assert_eq!(
+        (p.tenant.as_str(), p.subject.as_str(), p.app_id.as_str()),
+        ("tenant-x", "user-7", "spa")
+    );
+    assert_eq!(p.user.as_deref(), Some("bo@example.org"));
+    assert_eq!(p.roles, ["ExecutiveReportViewer", "ReportViewer"]);
+    assert!(v.knows_kid(&issuer.current().unwrap().kid));
+    // Our own keys are not the external issuer's.
+    assert!(matches!(
+        v.verify(&issue(keys(), &claims()).unwrap()),
+        Err(AuthError::Invalid(_))
+    ));
+    // A JWKS without keys is an operator error, not a panic.
+    assert!(
+        Verifier::from_jwks(
+            &serde_json::json!({}),
+            &[ext_iss],
+            &[AUD],
+            auth::ClaimMapping::default()
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn failed_credential_checks_are_delayed_exponentially() {
+    use auth::limiter::{FREE_FAILURES, MAX_DELAY};
+    let limiter = auth::FailureLimiter::new();
+    let t0 = Utc::now();
+    for _ in 0..FREE_FAILURES {
+        assert_eq!(limiter.record_failure("client:abc", t0), Duration::zero());
+    }
+    assert!(limiter.check("client:abc", t0).is_ok());
+    assert_eq!(
+        limiter.record_failure("client:abc", t0),
+        Duration::seconds(1)
+    );
+    assert_eq!(limiter.check("client:abc", t0), Err(Duration::seconds(1)));
+    assert!(
+        limiter.check("client:other", t0).is_ok(),
+        "keys are independent"
+    );
+    let t1 = t0 + Duration::seconds(1);
+    assert!(limiter.check("client:abc", t1).is_ok());
+    assert_eq!(
+        limiter.record_failure("client:abc", t1),
+        Duration::seconds(2)
+    );
+    let mut t = t1;
+    let mut delay = Duration::zero();
+    for _ in 0..20 {
+        t += Duration::seconds(1);
+        delay = limiter.record_failure("client:abc", t);
+    }
+    assert_eq!(delay, MAX_DELAY);
+    limiter.record_success("client:abc");
+    assert!(limiter.check("client:abc", t).is_ok());
+}
+
+#[test]
+fn unknown_accounts_cost_the_same_argon2_work() {
+    let secret = Secret::new("whatever");
+    assert!(!auth::verify_secret_or_dummy(None, &secret));
+    let hash = hash_secret(&secret).unwrap();
+    assert!(auth::verify_secret_or_dummy(Some(&hash), &secret));
+}
