@@ -24,6 +24,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::Result;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
@@ -820,6 +822,31 @@ fn generate_chunks<T: Send>(
     })
 }
 
+/// Part-file properties for generated data: the project's defaults, with
+/// dictionary encoding off for columns that hold (nearly) unique values
+/// (ids, names), where a dictionary only costs time.
+fn generated_file_properties(dataset: &Dataset) -> WriterProperties {
+    let mut builder = writer_properties().into_builder();
+    for column in stored_columns(dataset) {
+        let unique = matches!(
+            gen_for(column, dataset),
+            Gen::TenantId
+                | Gen::Tpid
+                | Gen::CustomerName
+                | Gen::TenantName
+                | Gen::Domain
+                | Gen::Duns
+                | Gen::Subscription
+                | Gen::UserId
+        );
+        if unique {
+            builder = builder
+                .set_column_dictionary_enabled(ColumnPath::from(column.name.as_str()), false);
+        }
+    }
+    builder.build()
+}
+
 /// Replaces a tenant's rows of one dataset with `rows` generated rows.
 /// Each chunk is encoded to Parquet on the thread that generated it and
 /// uploaded as its own part file; one manifest commit makes them all live.
@@ -837,6 +864,7 @@ pub async fn seed_dataset(
         let universe = Arc::clone(universe);
         tokio::task::spawn_blocking(move || {
             let dated = dataset.date_column.is_some();
+            let properties = generated_file_properties(&dataset);
             generate_chunks(
                 &universe,
                 &dataset,
@@ -845,11 +873,8 @@ pub async fn seed_dataset(
                 |month, batch| {
                     let partition = partition_of(dated.then_some(month));
                     let mut bytes = Vec::new();
-                    let mut writer = ArrowWriter::try_new(
-                        &mut bytes,
-                        batch.schema(),
-                        Some(writer_properties()),
-                    )?;
+                    let mut writer =
+                        ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties.clone()))?;
                     writer.write(&batch)?;
                     writer.close()?;
                     Ok((partition, bytes, batch.num_rows() as u64))
