@@ -100,11 +100,7 @@ async fn many_bad_values_are_counted_after_twenty() {
 async fn unknown_and_duplicate_columns_are_refused_with_the_allowed_names() {
     let f = Fixture::new();
     let path = f.file("unknown.csv", b"CustomerNam,Month\nA,2024-03-01\n");
-    let err = f
-        .load("acme", "OfficeUsage", &[path], LoadMode::Append)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = f.load_error("OfficeUsage", &path).await;
     assert!(
         err.contains(
             "column 'CustomerNam' is not in dataset 'OfficeUsage'. Did you mean 'CustomerName'?"
@@ -116,11 +112,7 @@ async fn unknown_and_duplicate_columns_are_refused_with_the_allowed_names() {
         "{err}"
     );
     let path = f.file("dup.csv", b"Month,month\n2024-03-01,2024-03-01\n");
-    let err = f
-        .load("acme", "OfficeUsage", &[path], LoadMode::Append)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = f.load_error("OfficeUsage", &path).await;
     assert!(
         err.contains("column 'Month' appears twice in the header"),
         "{err}"
@@ -165,11 +157,7 @@ async fn ndjson_and_parquet_load_like_csv() {
         "bad.ndjson",
         b"{\"Month\": \"2024-03-01\", \"PaidAvailableUnits\": 1.5}\n",
     );
-    let err = f
-        .load("acme", "OfficeUsage", &[bad], LoadMode::Append)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = f.load_error("OfficeUsage", &bad).await;
     assert!(
         err.contains("bad.ndjson:1: column 'PaidAvailableUnits': '1.5' is not a valid int"),
         "{err}"

@@ -47,6 +47,17 @@ impl Fixture {
         load_files(&self.store, dataset, &tenant(tenant_id), files, mode).await
     }
 
+    /// Appends one file for tenant `acme` and returns the refusal's text.
+    pub async fn load_error(&self, dataset: &str, path: &std::path::Path) -> String {
+        match self
+            .load("acme", dataset, &[path.to_path_buf()], LoadMode::Append)
+            .await
+        {
+            Ok(report) => panic!("the load should have been refused, loaded {report:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     pub async fn load_csv(&self, tenant_id: &str, dataset: &str, csv: &str) -> LoadReport {
         let name = format!("{}-{}.csv", dataset, uuid_like());
         let path = self.file(&name, csv.as_bytes());
