@@ -127,7 +127,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn dataset(name: &str) -> Result<&'static query::catalog::Dataset, EngineError> {
+/// A dataset by name or alias, or the error naming the closest one.
+pub fn dataset(name: &str) -> Result<&'static query::catalog::Dataset, EngineError> {
     let catalog = query::builtin();
     catalog
         .dataset(name)
@@ -165,7 +166,7 @@ fn parse_range(text: &str) -> anyhow::Result<(NaiveDate, NaiveDate)> {
 }
 
 /// Reports engine errors: bad input is the user's to fix (exit 2).
-fn report(error: EngineError) -> anyhow::Result<ExitCode> {
+pub fn report(error: EngineError) -> anyhow::Result<ExitCode> {
     match error {
         EngineError::BadValues(_)
         | EngineError::BadInput(_)

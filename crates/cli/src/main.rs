@@ -84,16 +84,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets { name, json } => {
             let datasets: Vec<&Dataset> = match &name {
                 None => catalog.datasets().iter().collect(),
-                Some(n) => match catalog.dataset(n) {
-                    Some(d) => vec![d],
-                    None => {
-                        let names = catalog.datasets().iter().map(|d| d.name.as_str());
-                        let hint = query::suggest::closest(n, names)
-                            .map(|s| format!(". Did you mean '{s}'?"))
-                            .unwrap_or_default();
-                        eprintln!("error: Unknown dataset '{n}'{hint}");
-                        return Ok(ExitCode::from(2));
-                    }
+                Some(n) => match data::dataset(n) {
+                    Ok(d) => vec![d],
+                    Err(e) => return data::report(e),
                 },
             };
             if json {

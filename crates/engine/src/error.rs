@@ -11,7 +11,7 @@ pub enum EngineError {
         "invalid tenant id '{id}': use 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
     )]
     InvalidTenant { id: String },
-    #[error("unknown dataset '{name}'{}", suggestion.as_ref().map(|s| format!(". Did you mean '{s}'?")).unwrap_or_default())]
+    #[error("Unknown dataset '{name}'{}", suggestion.as_ref().map(|s| format!(". Did you mean '{s}'?")).unwrap_or_default())]
     UnknownDataset {
         name: String,
         suggestion: Option<String>,

@@ -21,7 +21,7 @@ use datafusion::prelude::{
 };
 use query::TimeWindow;
 use query::catalog::{Catalog, ColumnType, Dataset, MetricKind, StaticCatalog};
-use query::plan::{CompareOp, Plan, Predicate, Source, Test, Value};
+use query::plan::{CompareOp, Plan, Predicate, Test, Value};
 
 use crate::error::{EngineError, Result};
 use crate::ingest::{date_to_days, partition_month};
@@ -170,9 +170,8 @@ impl Engine {
                     lit(ScalarValue::try_from(&arrow_type(o.ty)).unwrap_or(ScalarValue::Null))
                         .alias(&o.name)
                 } else {
-                    match o.source {
-                        Source::Column | Source::Metric => column(&o.name).alias(&o.name),
-                    }
+                    // Columns and metrics alike are columns of the input by now.
+                    column(&o.name).alias(&o.name)
                 }
             })
             .collect();

@@ -205,32 +205,26 @@ pub struct Universe {
     month_cdf: Vec<f64>,
 }
 
-fn pick_weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
-    let total: u32 = items.iter().map(|i| i.1).sum();
+/// An item drawn with probability proportional to `weight(item)`.
+fn pick_weighted_by<T: Copy>(rng: &mut ChaCha8Rng, items: &[T], weight: impl Fn(&T) -> u32) -> T {
+    let total: u32 = items.iter().map(&weight).sum();
     let mut x = rng.random_range(0..total.max(1));
-    for &(item, w) in items {
+    for item in items {
+        let w = weight(item);
         if x < w {
-            return item;
+            return *item;
         }
         x -= w;
     }
-    items[0].0
+    items[0]
+}
+
+fn pick_weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
+    pick_weighted_by(rng, items, |i| i.1).0
 }
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
     items[rng.random_range(0..items.len())]
-}
-
-fn pick_product(rng: &mut ChaCha8Rng) -> (&'static str, &'static str, &'static str, u32) {
-    let total: u32 = PRODUCTS.iter().map(|p| p.3).sum();
-    let mut x = rng.random_range(0..total);
-    for p in PRODUCTS {
-        if x < p.3 {
-            return *p;
-        }
-        x -= p.3;
-    }
-    PRODUCTS[0]
 }
 
 fn sample_cdf(rng: &mut ChaCha8Rng, cdf: &[f64]) -> usize {
@@ -538,7 +532,7 @@ fn chunk(
         } else {
             month + chrono::Duration::days(rng.random_range(0..28))
         };
-        let product = pick_product(&mut rng);
+        let product = pick_weighted_by(&mut rng, PRODUCTS, |p| p.3);
         let subscription =
             customer.first_subscription + rng.random_range(0..customer.subscriptions);
         let scale = customer.seats as f64;
