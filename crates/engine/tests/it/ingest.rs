@@ -139,7 +139,7 @@ async fn ndjson_and_parquet_load_like_csv() {
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
     let mut bytes = Vec::new();
     let mut writer =
-        datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+        datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, schema.clone(), None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
     let parquet = f.file("rows.parquet", &bytes);
@@ -152,7 +152,7 @@ async fn ndjson_and_parquet_load_like_csv() {
         f.run_at("acme", ALL, AT).await,
         "CustomerName,Month,PaidAvailableUnits\nPq,2024-01-01,9\nJson2,2024-02-01,4\nJson,2024-03-01,3\n"
     );
-    // Bad values in Parquet are reported by row.
+    // Bad values are reported by line in NDJSON and by row in Parquet.
     let bad = f.file(
         "bad.ndjson",
         b"{\"Month\": \"2024-03-01\", \"PaidAvailableUnits\": 1.5}\n",
@@ -160,6 +160,23 @@ async fn ndjson_and_parquet_load_like_csv() {
     let err = f.load_error("OfficeUsage", &bad).await;
     assert!(
         err.contains("bad.ndjson:1: column 'PaidAvailableUnits': '1.5' is not a valid int"),
+        "{err}"
+    );
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["Ok", "Bad"])),
+        Arc::new(StringArray::from(vec!["2024-01-01", "2024-13-01"])),
+        Arc::new(Int64Array::from(vec![1, 2])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut bytes = Vec::new();
+    let mut writer =
+        datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let bad = f.file("bad.parquet", &bytes);
+    let err = f.load_error("OfficeUsage", &bad).await;
+    assert!(
+        err.contains("bad.parquet:2: column 'Month': '2024-13-01' is not a valid date"),
         "{err}"
     );
 }

@@ -69,46 +69,39 @@ fn inconsistencies_are_reported() {
         )
     };
     assert!(catalog_with(&base("", r#""M""#)).is_ok());
-    let err = catalog_with(&base(
-        r#"{"name": "X", "kind": "sum", "column": "Nope"}"#,
-        r#""M""#,
-    ))
-    .unwrap_err();
-    assert_eq!(err, "dataset 'D': metric 'X' reads missing column 'Nope'");
-    let err = catalog_with(&base(
-        r#"{"name": "A", "kind": "count_distinct", "column": "A"}"#,
-        r#""M""#,
-    ))
-    .unwrap_err();
-    assert_eq!(err, "dataset 'D': 'A' is both a column and a metric");
-    let err = catalog_with(&base("", r#""Missing""#)).unwrap_err();
-    assert_eq!(
-        err,
-        "dataset 'D': date column 'Missing' is not a selectable column"
-    );
-    let err = catalog_with(&base("", r#""A""#)).unwrap_err();
-    assert_eq!(
-        err,
-        "dataset 'D': date column 'A' has type string, not date"
-    );
-    let err = catalog_with(&base(
-        r#"{"name": "S", "kind": "sum", "column": "A"}"#,
-        r#""M""#,
-    ))
-    .unwrap_err();
-    assert_eq!(
-        err,
-        "dataset 'D': metric 'S' sums column 'A' of type string"
-    );
-    let err = catalog_with(&base(
-        r#"{"name": "S", "kind": "avg", "column": "A"}"#,
-        r#""M""#,
-    ))
-    .unwrap_err();
-    assert_eq!(
-        err,
-        "dataset 'D': metric 'S' has kind 'avg'; allowed: sum, count_distinct, count_rows"
-    );
+    let m = r#""M""#;
+    let cases = [
+        (
+            base(r#"{"name": "X", "kind": "sum", "column": "Nope"}"#, m),
+            "dataset 'D': metric 'X' reads missing column 'Nope'",
+        ),
+        (
+            base(
+                r#"{"name": "A", "kind": "count_distinct", "column": "A"}"#,
+                m,
+            ),
+            "dataset 'D': 'A' is both a column and a metric",
+        ),
+        (
+            base("", r#""Missing""#),
+            "dataset 'D': date column 'Missing' is not a selectable column",
+        ),
+        (
+            base("", r#""A""#),
+            "dataset 'D': date column 'A' has type string, not date",
+        ),
+        (
+            base(r#"{"name": "S", "kind": "sum", "column": "A"}"#, m),
+            "dataset 'D': metric 'S' sums column 'A' of type string",
+        ),
+        (
+            base(r#"{"name": "S", "kind": "avg", "column": "A"}"#, m),
+            "dataset 'D': metric 'S' has kind 'avg'; allowed: sum, count_distinct, count_rows",
+        ),
+    ];
+    for (json, expected) in cases {
+        assert_eq!(catalog_with(&json).unwrap_err(), expected);
+    }
 }
 
 #[test]
