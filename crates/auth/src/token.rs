@@ -93,6 +93,9 @@ pub struct Verifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
     mapping: ClaimMapping,
+    /// Set for the built-in service: `iss` must be `<base>/<tid>/` (v1) or
+    /// `<base>/<tid>/v2.0` (v2) for the token's own `tid`.
+    tenant_issuer_base: Option<String>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -132,7 +135,23 @@ impl Verifier {
             keys: map,
             validation: validation(issuers, &[audience]),
             mapping: ClaimMapping::default(),
+            tenant_issuer_base: None,
         })
+    }
+
+    /// The built-in token service's verifier: one issuer per tenant,
+    /// `<issuer_base>/<tid>/` (or `.../v2.0`), checked against the token's
+    /// own `tid` claim.
+    pub fn for_tenants(
+        keys: &KeySet,
+        now: DateTime<Utc>,
+        issuer_base: &str,
+        audience: &str,
+    ) -> Result<Verifier, AuthError> {
+        let mut verifier = Verifier::new(keys, now, &[], audience)?;
+        verifier.validation.iss = None;
+        verifier.tenant_issuer_base = Some(issuer_base.trim_end_matches('/').to_string());
+        Ok(verifier)
     }
 
     /// A verifier trusting an external issuer's JWKS document (RSA keys
@@ -165,6 +184,7 @@ impl Verifier {
             keys: map,
             validation: validation(issuers, audiences),
             mapping,
+            tenant_issuer_base: None,
         })
     }
 
@@ -231,6 +251,14 @@ impl Verifier {
         let tenant = text(&self.mapping.tenant_claim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Invalid("the token names no tenant (tid)"))?;
+        if let Some(base) = &self.tenant_issuer_base {
+            let iss = text("iss").unwrap_or_default();
+            let v1 = format!("{base}/{tenant}/");
+            let v2 = format!("{base}/{tenant}/v2.0");
+            if iss != v1 && iss != v2 {
+                return Err(AuthError::Invalid("the token is from another issuer"));
+            }
+        }
         let mut roles = list(&self.mapping.roles_claim);
         for group in list(&self.mapping.groups_claim) {
             if let Some(granted) = self.mapping.group_roles.get(&group) {
@@ -249,4 +277,10 @@ impl Verifier {
             roles,
         })
     }
+}
+
+/// The `kid` a token's header names, without verifying anything (to pick
+/// or refresh the key set that will verify it).
+pub fn token_kid(token: &str) -> Option<String> {
+    decode_header(token).ok().and_then(|h| h.kid)
 }

@@ -7,6 +7,7 @@
 //! or a usage error, 1 anything else.
 
 mod data;
+mod ops;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -50,6 +51,36 @@ enum Command {
     /// Generate realistic, deterministic demo data for a tenant, replacing
     /// its rows of the chosen datasets.
     Seed(data::SeedArgs),
+    /// Run the server: token service and APIs over the data dir.
+    Serve(ops::ServeArgs),
+    /// Administer tenants.
+    Tenant {
+        #[command(flatten)]
+        dir: ops::ServerDir,
+        #[command(subcommand)]
+        command: ops::TenantCommand,
+    },
+    /// Administer apps (OAuth clients) and their secrets.
+    App {
+        #[command(flatten)]
+        dir: ops::ServerDir,
+        #[command(subcommand)]
+        command: ops::AppCommand,
+    },
+    /// Administer users.
+    User {
+        #[command(flatten)]
+        dir: ops::ServerDir,
+        #[command(subcommand)]
+        command: ops::UserCommand,
+    },
+    /// Manage the token signing keys.
+    Keys {
+        #[command(flatten)]
+        dir: ops::ServerDir,
+        #[command(subcommand)]
+        command: ops::KeysCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +136,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest(args) => data::ingest(args),
         Command::Seed(args) => data::seed(args),
+        Command::Serve(args) => ops::serve(args),
+        Command::Tenant { dir, command } => ops::identity(&dir, ops::Identity::Tenant(command)),
+        Command::App { dir, command } => ops::identity(&dir, ops::Identity::App(command)),
+        Command::User { dir, command } => ops::identity(&dir, ops::Identity::User(command)),
+        Command::Keys { dir, command } => ops::identity(&dir, ops::Identity::Keys(command)),
         Command::Query {
             command: QueryCommand::Run(args),
         } => data::run(args),

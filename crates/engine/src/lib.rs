@@ -15,6 +15,7 @@ pub mod error;
 pub mod exec;
 pub mod generate;
 pub mod ingest;
+pub mod preview;
 pub mod schema;
 pub mod storage;
 pub mod writer;

@@ -509,6 +509,78 @@ impl Store {
         Ok(Some((report, executions)))
     }
 
+    /// Pauses an Active report: its Pending executions become Paused.
+    /// False when the report does not exist in the tenant.
+    pub async fn pause_report(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE reports SET status = 'Paused', modified_at = $1 \
+             WHERE tenant_id = $2 AND id = $3 AND status = 'Active'",
+        )
+        .bind(to_secs(now))
+        .bind(tenant_id)
+        .bind(id.to_lowercase())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() > 0 {
+            sqlx::query(
+                "UPDATE executions SET status = 'Paused' WHERE report_id = $1 AND status = 'Pending'",
+            )
+            .bind(id.to_lowercase())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Resumes a Paused report: its Paused executions are dropped (missed
+    /// slots are not back-filled) and `next` is planned; the status becomes
+    /// Active, or Inactive when no slot is left.
+    pub async fn resume_report(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        next: Option<&NewExecution>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let status = if next.is_some() { "Active" } else { "Inactive" };
+        let done = sqlx::query(
+            "UPDATE reports SET status = $1, modified_at = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND status = 'Paused'",
+        )
+        .bind(status)
+        .bind(to_secs(now))
+        .bind(tenant_id)
+        .bind(id.to_lowercase())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() > 0 {
+            sqlx::query("DELETE FROM executions WHERE report_id = $1 AND status = 'Paused'")
+                .bind(id.to_lowercase())
+                .execute(&mut *tx)
+                .await?;
+            if let Some(next) = next {
+                insert_executions(
+                    &mut tx,
+                    tenant_id,
+                    &id.to_lowercase(),
+                    std::slice::from_ref(next),
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     // ----- executions ----------------------------------------------------------
 
     /// The tenant's executions matching `filter`, newest first (by due time,

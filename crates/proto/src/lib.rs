@@ -1,0 +1,156 @@
+//! Wire types: what goes over HTTP, field names and casing exactly as the
+//! public services spell them. Only this crate's types are serialised for
+//! the wire; domain types (store rows, plans, principals) are converted
+//! into these at the edge. Every type also deserialises, for the CLI client.
+
+use serde::{Deserialize, Serialize};
+
+/// The Insights API envelope around every answer, success or failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<T> {
+    pub value: Vec<T>,
+    pub next_link: Option<String>,
+    pub total_count: usize,
+    pub message: String,
+    pub status_code: u16,
+    pub data_redacted: bool,
+}
+
+impl<T> Envelope<T> {
+    pub fn ok(value: Vec<T>, message: impl Into<String>) -> Envelope<T> {
+        Envelope {
+            total_count: value.len(),
+            value,
+            next_link: None,
+            message: message.into(),
+            status_code: 200,
+            data_redacted: false,
+        }
+    }
+
+    pub fn error(status_code: u16, message: impl Into<String>) -> Envelope<T> {
+        Envelope {
+            value: Vec::new(),
+            next_link: None,
+            total_count: 0,
+            message: message.into(),
+            status_code,
+            data_redacted: false,
+        }
+    }
+}
+
+/// `GET /ScheduledDataset` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetItem {
+    pub dataset_name: String,
+    pub selectable_columns: Vec<String>,
+    pub available_metrics: Vec<String>,
+    pub available_date_ranges: Vec<String>,
+    /// Hours.
+    pub minimum_recurrence_interval: u32,
+}
+
+/// `ScheduledQueries` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryItem {
+    pub query_id: String,
+    pub name: String,
+    pub description: String,
+    pub query: String,
+    /// `userDefined` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user: Option<String>,
+    pub created_time: String,
+}
+
+/// `ScheduledReport` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportItem {
+    pub report_id: String,
+    pub report_name: String,
+    pub description: String,
+    pub query_id: String,
+    pub query: String,
+    pub user: String,
+    pub created_time: String,
+    pub modified_time: Option<String>,
+    pub execute_now: bool,
+    pub start_time: String,
+    pub report_status: String,
+    pub recurrence_interval: i64,
+    pub recurrence_count: Option<i64>,
+    pub callback_url: Option<String>,
+    pub callback_method: String,
+    pub format: String,
+}
+
+/// `ScheduledReport/execution` item (the last six fields are ours).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionItem {
+    pub execution_id: String,
+    pub report_id: String,
+    pub recurrence_interval: i64,
+    pub recurrence_count: Option<i64>,
+    pub callback_url: Option<String>,
+    pub callback_method: String,
+    pub format: String,
+    pub execution_status: String,
+    pub report_location: Option<String>,
+    pub report_access_secure_link: Option<String>,
+    pub report_expiry_time: Option<String>,
+    pub report_generated_time: Option<String>,
+    pub due_time: String,
+    pub started_time: Option<String>,
+    pub row_count: Option<i64>,
+    pub byte_count: Option<i64>,
+    pub sha256: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+/// A v1 token answer: every number is a string, as the public service does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponseV1 {
+    pub token_type: String,
+    pub expires_in: String,
+    pub ext_expires_in: String,
+    pub expires_on: String,
+    pub not_before: String,
+    pub resource: String,
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// A v2 token answer: numbers, and `scope` instead of `resource`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponseV2 {
+    pub token_type: String,
+    pub expires_in: i64,
+    pub ext_expires_in: i64,
+    pub scope: String,
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// A token endpoint failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenError {
+    pub error: String,
+    pub error_description: String,
+    pub error_codes: Vec<u32>,
+    pub timestamp: String,
+    pub trace_id: String,
+    pub correlation_id: String,
+}

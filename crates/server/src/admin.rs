@@ -1,0 +1,341 @@
+//! The admin API (`/admin/v1`), guarded by the admin credential (compared
+//! by SHA-256 fingerprint in constant time): tenants, apps with their
+//! secrets, users, and signing key rotation. The same operations back the
+//! `openinsights tenant|app|user|keys` commands (`identity`, `tokens`).
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::{Duration, Utc};
+use proto::Envelope;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use store::{App, Tenant, User};
+use subtle::ConstantTimeEq;
+
+use crate::Shared;
+use crate::body::{Fields, RequestFields, format_time};
+use crate::error::{ApiError, json_response};
+use crate::http::bearer;
+use crate::identity::{self, AppSpec};
+
+pub fn routes(state: Shared) -> Router<Shared> {
+    Router::new()
+        .route("/admin/v1/tenants", get(list_tenants).post(create_tenant))
+        .route(
+            "/admin/v1/tenants/{tenant}",
+            get(get_tenant).delete(delete_tenant),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/apps",
+            get(list_apps).post(create_app),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/apps/{client}",
+            delete(delete_app),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/apps/{client}/secrets",
+            post(add_secret),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/users",
+            get(list_users).post(create_user),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/users/{username}",
+            delete(delete_user),
+        )
+        .route("/admin/v1/keys/rotate", post(rotate))
+        .route_layer(axum::middleware::from_fn_with_state(state, guard))
+}
+
+/// The SHA-256 fingerprint of an admin credential.
+pub fn fingerprint(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let given = bearer(req.headers()).map(|t| fingerprint(&t));
+    match given {
+        Some(hash) if bool::from(hash.ct_eq(&state.admin_hash)) => next.run(req).await,
+        _ => ApiError::unauthorized(
+            "The admin API needs 'Authorization: Bearer <admin token>' (the token is in <data dir>/admin-token, or admin.token in the configuration)",
+        )
+        .into_response(),
+    }
+}
+
+fn answer(status: StatusCode, items: Vec<Value>, message: &str) -> Response {
+    let mut env = Envelope::ok(items, message);
+    env.status_code = status.as_u16();
+    json_response(status, &env)
+}
+
+pub fn tenant_json(t: &Tenant) -> Value {
+    json!({"tenantId": t.id, "name": t.name, "domains": t.domains, "createdTime": format_time(t.created_at)})
+}
+
+pub fn app_json(a: &App) -> Value {
+    json!({
+        "clientId": a.client_id, "tenantId": a.tenant_id, "name": a.name, "roles": a.roles,
+        "apis": a.apis, "confidential": a.confidential, "createdTime": format_time(a.created_at),
+        "secrets": a.secrets.iter().map(|s| json!({
+            "secretId": s.id, "hint": format!("{}…", s.hint),
+            "expiresTime": s.expires_at.map(format_time), "createdTime": format_time(s.created_at),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn user_json(u: &User) -> Value {
+    json!({"userId": u.id, "tenantId": u.tenant_id, "username": u.username, "roles": u.roles, "createdTime": format_time(u.created_at)})
+}
+
+fn list(fields: &Fields, name: &str) -> Result<Vec<String>, ApiError> {
+    match fields.string(name) {
+        Ok(Some(s)) => Ok(s
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()),
+        Ok(None) => Ok(Vec::new()),
+        Err(_) => Err(ApiError::bad_request(format!(
+            "{name} must be a string of names separated by commas"
+        ))),
+    }
+}
+
+async fn list_tenants(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let items = state
+        .store
+        .tenants()
+        .await?
+        .iter()
+        .map(tenant_json)
+        .collect();
+    Ok(answer(
+        StatusCode::OK,
+        items,
+        "Tenants fetched successfully",
+    ))
+}
+
+async fn create_tenant(
+    State(state): State<Shared>,
+    RequestFields(f): RequestFields,
+) -> Result<Response, ApiError> {
+    let name = f
+        .string("name")?
+        .ok_or_else(|| ApiError::bad_request("name is required"))?;
+    let tenant = identity::create_tenant(
+        &state.store,
+        f.string("tenantId")?.as_deref(),
+        &name,
+        &list(&f, "domains")?,
+        Utc::now(),
+    )
+    .await?;
+    Ok(answer(
+        StatusCode::OK,
+        vec![tenant_json(&tenant)],
+        "Tenant created successfully",
+    ))
+}
+
+async fn get_tenant(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let t = state
+        .store
+        .resolve_tenant(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Tenant '{id}' not found")))?;
+    Ok(answer(
+        StatusCode::OK,
+        vec![tenant_json(&t)],
+        "Tenant fetched successfully",
+    ))
+}
+
+async fn delete_tenant(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let t = state
+        .store
+        .tenant(&id.to_lowercase())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Tenant '{id}' not found")))?;
+    state.store.delete_tenant(&t.id).await?;
+    Ok(answer(
+        StatusCode::OK,
+        vec![tenant_json(&t)],
+        "Tenant deleted successfully",
+    ))
+}
+
+async fn list_apps(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let items = state
+        .store
+        .apps(&tenant.to_lowercase())
+        .await?
+        .iter()
+        .map(app_json)
+        .collect();
+    Ok(answer(StatusCode::OK, items, "Apps fetched successfully"))
+}
+
+async fn create_app(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    RequestFields(f): RequestFields,
+) -> Result<Response, ApiError> {
+    let spec = AppSpec {
+        name: f
+            .string("name")?
+            .ok_or_else(|| ApiError::bad_request("name is required"))?,
+        client_id: f.string("clientId")?,
+        roles: list(&f, "roles")?,
+        apis: list(&f, "apis")?,
+        public: f.boolean("public")?.unwrap_or(false),
+        secret_days: f.integer("secretDays")?,
+    };
+    let (app, secret) = identity::create_app(&state.store, &tenant, &spec, Utc::now()).await?;
+    let mut item = app_json(&app);
+    item["clientSecret"] = secret.map_or(Value::Null, |s| Value::String(s.expose().to_string()));
+    Ok(answer(
+        StatusCode::OK,
+        vec![item],
+        "App created successfully; the client secret is shown only now",
+    ))
+}
+
+async fn delete_app(
+    State(state): State<Shared>,
+    Path((tenant, client)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let app = state
+        .store
+        .app(&client)
+        .await?
+        .filter(|a| a.tenant_id == tenant.to_lowercase())
+        .ok_or_else(|| {
+            ApiError::not_found(format!("App '{client}' not found in tenant '{tenant}'"))
+        })?;
+    state
+        .store
+        .delete_app(&app.tenant_id, &app.client_id)
+        .await?;
+    Ok(answer(
+        StatusCode::OK,
+        vec![app_json(&app)],
+        "App deleted successfully",
+    ))
+}
+
+async fn add_secret(
+    State(state): State<Shared>,
+    Path((tenant, client)): Path<(String, String)>,
+    RequestFields(f): RequestFields,
+) -> Result<Response, ApiError> {
+    let days = f.integer("secretDays")?;
+    if days.is_some_and(|d| d < 1) {
+        return Err(ApiError::bad_request("secretDays must be at least 1"));
+    }
+    let (id, secret) =
+        identity::add_secret(&state.store, &tenant, &client, days, Utc::now()).await?;
+    let item = json!({"secretId": id, "clientId": client.to_lowercase(), "clientSecret": secret.expose(),
+        "expiresTime": days.map(|d| format_time(Utc::now() + Duration::days(d)))});
+    Ok(answer(
+        StatusCode::OK,
+        vec![item],
+        "Secret added; it is shown only now",
+    ))
+}
+
+async fn list_users(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let items = state
+        .store
+        .users(&tenant.to_lowercase())
+        .await?
+        .iter()
+        .map(user_json)
+        .collect();
+    Ok(answer(StatusCode::OK, items, "Users fetched successfully"))
+}
+
+async fn create_user(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    RequestFields(f): RequestFields,
+) -> Result<Response, ApiError> {
+    let username = f
+        .string("username")?
+        .ok_or_else(|| ApiError::bad_request("username is required"))?;
+    let password = f.string("password")?.map(auth::Secret::new);
+    let (user, generated) = identity::create_user(
+        &state.store,
+        &tenant,
+        &username,
+        password,
+        &list(&f, "roles")?,
+        Utc::now(),
+    )
+    .await?;
+    let mut item = user_json(&user);
+    if let Some(p) = generated {
+        item["password"] = Value::String(p.expose().to_string());
+    }
+    Ok(answer(
+        StatusCode::OK,
+        vec![item],
+        "User created successfully",
+    ))
+}
+
+async fn delete_user(
+    State(state): State<Shared>,
+    Path((tenant, username)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let user = state
+        .store
+        .user_by_name(&tenant.to_lowercase(), &username)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("User '{username}' not found in tenant '{tenant}'"))
+        })?;
+    state
+        .store
+        .delete_user(&user.tenant_id, &user.username)
+        .await?;
+    Ok(answer(
+        StatusCode::OK,
+        vec![user_json(&user)],
+        "User deleted successfully",
+    ))
+}
+
+async fn rotate(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let kid = crate::tokens::rotate_keys(
+        &state.store,
+        Utc::now(),
+        Duration::seconds(state.tokens.config.lifetime_secs),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(answer(
+        StatusCode::OK,
+        vec![json!({"kid": kid})],
+        "Signing key rotated; older keys verify until their tokens expire",
+    ))
+}

@@ -1,0 +1,358 @@
+//! One typed configuration, layered in one function: built-in defaults <
+//! the TOML config file < `OPENINSIGHTS__SECTION__KEY` environment
+//! variables < command-line flags (passed in as overrides by the CLI).
+//! Nothing else in the server reads the environment.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The server's settings. Field names are the config file's keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where everything lives: `metadata.db`, `data/`, `reports/`,
+    /// `demo-credentials.json`, `admin-token`.
+    pub data_dir: PathBuf,
+    /// `host:port`; port 0 picks a free port.
+    pub listen: String,
+    /// What links and token issuers say; defaults to the listen address.
+    pub public_url: Option<String>,
+    /// `postgres://...` for PostgreSQL; default SQLite in the data dir.
+    pub database_url: Option<String>,
+    /// Create the demo tenant on first start of an empty data dir.
+    pub demo: bool,
+    /// Rows per dataset generated for the demo tenant.
+    pub demo_rows: u64,
+    /// How far ahead a report's StartTime must be (`4h`, `0s`, ...).
+    pub min_start_lead: String,
+    /// The service clock runs this many times faster than wall time.
+    pub clock_rate: f64,
+    pub tokens: TokensConfig,
+    pub external_issuer: Option<ExternalIssuerConfig>,
+    pub rate_limit: RateLimitConfig,
+    pub callbacks: CallbacksConfig,
+    pub admin: AdminConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokensConfig {
+    /// The built-in token service; may be switched off when an external
+    /// issuer is configured.
+    pub builtin: bool,
+    /// Access token lifetime in seconds.
+    pub lifetime_secs: i64,
+    /// Refresh token lifetime in days.
+    pub refresh_lifetime_days: i64,
+    pub insights_audience: String,
+    pub store_audience: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIssuerConfig {
+    /// The issuer URL; `<issuer>/.well-known/openid-configuration` names
+    /// the JWKS.
+    pub issuer: String,
+    /// Audiences accepted for the Insights API (default: the configured
+    /// Insights audience).
+    #[serde(default)]
+    pub insights_audiences: Vec<String>,
+    /// Audiences accepted for the Store analytics API.
+    #[serde(default)]
+    pub store_audiences: Vec<String>,
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// Group id → roles granted to its members.
+    #[serde(default)]
+    pub group_roles: HashMap<String, Vec<String>>,
+}
+
+fn default_tenant_claim() -> String {
+    "tid".into()
+}
+fn default_roles_claim() -> String {
+    "roles".into()
+}
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Calls a tenant may make at once.
+    pub burst: u32,
+    /// Sustained calls per second per tenant.
+    pub per_second: f64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallbacksConfig {
+    /// Allow callbacks to loopback and private addresses (local testing).
+    pub allow_private: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The admin API credential. When absent, one is generated on first
+    /// start and written to `<data_dir>/admin-token` (mode 0600); only its
+    /// SHA-256 fingerprint is stored.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `server=debug`.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./openinsights-data"),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: None,
+            demo: true,
+            demo_rows: 2000,
+            min_start_lead: "4h".into(),
+            clock_rate: 1.0,
+            tokens: TokensConfig::default(),
+            external_issuer: None,
+            rate_limit: RateLimitConfig::default(),
+            callbacks: CallbacksConfig::default(),
+            admin: AdminConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        TokensConfig {
+            builtin: true,
+            lifetime_secs: 3600,
+            refresh_lifetime_days: 14,
+            insights_audience: "https://api.partnercenter.microsoft.com".into(),
+            store_audience: "https://manage.devcenter.microsoft.com".into(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            burst: 10,
+            per_second: 20.0,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+/// The environment prefix of nested settings: `OPENINSIGHTS__TOKENS__LIFETIME_SECS=600`.
+pub const ENV_PREFIX: &str = "OPENINSIGHTS__";
+
+impl Config {
+    /// Layers defaults < `file` < environment (`vars`, normally
+    /// `std::env::vars()`) < `overrides` (dotted keys from the command line).
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+        overrides: &[(&str, toml::Value)],
+    ) -> Result<Config, ConfigError> {
+        let mut table = toml::Table::new();
+        let source = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                table = text
+                    .parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                path.display().to_string()
+            }
+            None => "(defaults)".to_string(),
+        };
+        for (name, value) in vars {
+            if let Some(key) = name.strip_prefix(ENV_PREFIX) {
+                let key = key.to_lowercase().replace("__", ".");
+                set_dotted(&mut table, &key, scalar(&value));
+            }
+        }
+        for (key, value) in overrides {
+            set_dotted(&mut table, key, value.clone());
+        }
+        let config: Config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+                path: source,
+                message: e.to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.min_start_lead()?;
+        if !(self.clock_rate.is_finite() && self.clock_rate > 0.0) {
+            return Err(ConfigError::Invalid(format!(
+                "clock_rate must be a positive number, got {}",
+                self.clock_rate
+            )));
+        }
+        if self.tokens.lifetime_secs < 60 {
+            return Err(ConfigError::Invalid(
+                "tokens.lifetime_secs must be at least 60".into(),
+            ));
+        }
+        if !self.tokens.builtin && self.external_issuer.is_none() {
+            return Err(ConfigError::Invalid(
+                "tokens.builtin = false needs an [external_issuer]: nobody could get a token"
+                    .into(),
+            ));
+        }
+        let rate = self.rate_limit.per_second;
+        if !rate.is_finite() || rate <= 0.0 || self.rate_limit.burst == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit.burst must be ≥ 1 and rate_limit.per_second > 0".into(),
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log.format must be text or json, got '{}'",
+                self.log.format
+            )));
+        }
+        Ok(())
+    }
+
+    /// `min_start_lead` as a duration.
+    pub fn min_start_lead(&self) -> Result<Duration, ConfigError> {
+        humantime::parse_duration(self.min_start_lead.trim()).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "min_start_lead '{}': {e} (examples: 4h, 30m, 0s)",
+                self.min_start_lead
+            ))
+        })
+    }
+}
+
+/// An environment value as TOML: a number, boolean or array when it parses
+/// as one, else a string.
+fn scalar(text: &str) -> toml::Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut current = table;
+    for part in parts {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+    current.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:1\"\nclock_rate = 2.0\n[tokens]\nlifetime_secs = 600\n",
+        )
+        .unwrap();
+        let vars = vec![
+            ("OPENINSIGHTS__CLOCK_RATE".to_string(), "3600".to_string()),
+            (
+                "OPENINSIGHTS__CALLBACKS__ALLOW_PRIVATE".into(),
+                "true".into(),
+            ),
+            ("UNRELATED".into(), "x".into()),
+        ];
+        let c = Config::load(
+            Some(&file),
+            vars,
+            &[("listen", toml::Value::String("127.0.0.1:0".into()))],
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:0");
+        assert_eq!(c.clock_rate, 3600.0);
+        assert!(c.callbacks.allow_private);
+        assert_eq!(c.tokens.lifetime_secs, 600);
+        assert_eq!(c.min_start_lead().unwrap(), Duration::from_secs(4 * 3600));
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = Config::load(
+            None,
+            vec![("OPENINSIGHTS__MIN_START_LEAD".into(), "soon".into())],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("min_start_lead 'soon'"), "{e}");
+        let e = Config::load(
+            None,
+            vec![("OPENINSIGHTS__NO_SUCH".into(), "1".into())],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no_such"), "{e}");
+    }
+}

@@ -1,0 +1,235 @@
+//! Request plumbing shared by every route: path normalisation (repeated
+//! and trailing slashes, case of the Insights paths), the correlation id
+//! (`MS-CorrelationId` header, log span, panics turned into a 500
+//! envelope), the request log line, and for the Insights API the token
+//! check, role check and per-tenant rate limit that produce the [`Caller`]
+//! handlers receive.
+
+use std::time::Instant;
+
+use auth::Principal;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use tracing::Instrument;
+
+use crate::Shared;
+use crate::error::{ApiError, ErrorCode};
+use crate::tokens::Api;
+
+tokio::task_local! {
+    /// The correlation id of the request being served.
+    pub static CORRELATION_ID: String;
+}
+
+/// The current request's correlation id (empty outside a request).
+pub fn correlation_id() -> String {
+    CORRELATION_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Collapses repeated slashes, drops a trailing one, and lower-cases the
+/// Insights API's paths (their ids are case-insensitive UUIDs).
+pub fn normalize(mut req: Request) -> Request {
+    let uri = req.uri();
+    let path = uri.path();
+    let mut clean = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        clean.push('/');
+        clean.push_str(segment);
+    }
+    if clean.is_empty() {
+        clean.push('/');
+    }
+    if clean.len() >= 10 && clean[..10].eq_ignore_ascii_case("/insights/") {
+        clean = clean.to_lowercase();
+    }
+    if clean != path {
+        let with_query = match uri.query() {
+            Some(q) => format!("{clean}?{q}"),
+            None => clean,
+        };
+        if let Ok(new) = with_query.parse::<Uri>() {
+            *req.uri_mut() = new;
+        }
+    }
+    req
+}
+
+/// The outermost middleware: correlation id, request log, panic safety.
+pub async fn correlate(req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = Instant::now();
+    let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
+    let run = CORRELATION_ID.scope(
+        id.clone(),
+        std::panic::AssertUnwindSafe(next.run(req).instrument(span.clone())).catch_unwind(),
+    );
+    let mut res = match run.await {
+        Ok(res) => res,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            span.in_scope(|| tracing::error!(panic = %what, "handler panicked"));
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("An internal error occurred (correlation id {id}); the server log has the details"),
+            )
+            .into_response()
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("ms-correlationid", v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = res.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "served"
+        )
+    });
+    res
+}
+
+/// The bearer token of a request: `Authorization: Bearer <jwt>` or the raw
+/// `X-AadUserTicket: <jwt>`.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(v[7..].trim().to_string());
+        }
+    }
+    headers
+        .get("x-aaduserticket")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let v = v.trim();
+            if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
+                v[7..].trim().to_string()
+            } else {
+                v.to_string()
+            }
+        })
+        .filter(|v| !v.is_empty())
+}
+
+/// The verified caller of an Insights API request. Handlers that need a
+/// tenant take this; it exists only after [`insights_auth`] ran.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// True when restricted columns must be redacted (ReportViewer only).
+    pub redact: bool,
+}
+
+impl Caller {
+    pub fn tenant(&self) -> &str {
+        &self.principal.tenant
+    }
+
+    /// Who the token speaks for: the user name, else the app id.
+    pub fn user(&self) -> String {
+        self.principal
+            .user
+            .clone()
+            .unwrap_or_else(|| self.principal.app_id.clone())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("route without the authentication layer"))
+    }
+}
+
+/// Authenticates an Insights API call, checks its role and the tenant's
+/// rate limit, and adds the `X-RateLimit-*` headers to the answer.
+pub async fn insights_auth(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let Some(token) = bearer(req.headers()) else {
+        return ApiError::unauthorized(
+            "No access token: send 'Authorization: Bearer <token>' (or 'X-AadUserTicket: <token>') with a token from the token endpoint",
+        )
+        .into_response();
+    };
+    let principal = match state.tokens.authenticate(&token, Api::Insights).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let decision = state.rate.check(&principal.tenant);
+    let mut res = if let Some(wait) = decision.retry_after {
+        let mut e = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Too many requests for this tenant: the limit is {} at once, refilled at {} per second; retry after {wait} s",
+                decision.limit, state.config.rate_limit.per_second
+            ),
+        );
+        e.retry_after = Some(wait);
+        e.into_response()
+    } else if principal.has_role("ExecutiveReportViewer") || principal.has_role("ReportViewer") {
+        let redact = !principal.has_role("ExecutiveReportViewer");
+        req.extensions_mut().insert(Caller { principal, redact });
+        next.run(req).await
+    } else {
+        ApiError::forbidden(
+            "The token has neither the ExecutiveReportViewer nor the ReportViewer role, which the Insights API requires",
+        )
+        .into_response()
+    };
+    let headers = res.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
+    res
+}
+
+/// Answers unknown paths with the envelope.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("No such endpoint: {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(path: &str) -> String {
+        let req = Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        normalize(req).uri().to_string()
+    }
+
+    #[test]
+    fn paths_are_normalised() {
+        assert_eq!(
+            norm("//insights/v1/mpn/ScheduledQueries/"),
+            "/insights/v1/mpn/scheduledqueries"
+        );
+        assert_eq!(
+            norm("/insights//v1/mpn/ScheduledQueries?queryName=A+B"),
+            "/insights/v1/mpn/scheduledqueries?queryName=A+B"
+        );
+        assert_eq!(
+            norm("/Contoso.com/oauth2/token"),
+            "/Contoso.com/oauth2/token"
+        );
+        assert_eq!(norm("/"), "/");
+    }
+}

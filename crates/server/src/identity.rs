@@ -1,0 +1,276 @@
+//! Administration of tenants, apps and users, shared by the admin HTTP API
+//! and the `openinsights tenant|app|user` commands: validation, generated
+//! ids and secrets, Argon2id hashing (on the blocking pool). Generated
+//! secrets and passwords are returned once and never stored in clear.
+
+use auth::Secret;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use store::{App, AppSecret, NewApp, Store, Tenant, User};
+
+use crate::error::ApiError;
+
+/// Roles of the spec: two for the Insights API, two for Store analytics.
+pub const ROLES: [&str; 4] = [
+    "ExecutiveReportViewer",
+    "ReportViewer",
+    "Manager",
+    "Developer",
+];
+/// APIs an app may get tokens for.
+pub const APIS: [&str; 2] = ["insights", "store"];
+
+/// A random secret: 32 bytes, base64url (43 characters).
+pub fn new_secret() -> Secret {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    Secret::new(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub async fn hash(secret: Secret) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || auth::hash_secret(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// Roles in their canonical spelling; unknown ones are refused.
+pub fn canonical_roles(roles: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for r in roles
+        .iter()
+        .flat_map(|r| r.split([',', ' ']))
+        .filter(|r| !r.is_empty())
+    {
+        let known = ROLES
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(r))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Unknown role '{r}'; roles are {}",
+                    ROLES.join(", ")
+                ))
+            })?;
+        if !out.iter().any(|o: &String| o == known) {
+            out.push(known.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn canonical_apis(apis: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for a in apis
+        .iter()
+        .flat_map(|a| a.split([',', ' ']))
+        .filter(|a| !a.is_empty())
+    {
+        let known = APIS
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(a))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("Unknown API '{a}'; APIs are {}", APIS.join(", ")))
+            })?;
+        if !out.iter().any(|o: &String| o == known) {
+            out.push(known.to_string());
+        }
+    }
+    if out.is_empty() {
+        out = APIS.iter().map(|a| a.to_string()).collect();
+    }
+    Ok(out)
+}
+
+pub async fn create_tenant(
+    store: &Store,
+    id: Option<&str>,
+    name: &str,
+    domains: &[String],
+    now: DateTime<Utc>,
+) -> Result<Tenant, ApiError> {
+    let id = match id {
+        Some(id) => {
+            let lower = id.trim().to_lowercase();
+            engine::TenantId::parse(&lower).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "Tenant id '{id}' is not allowed: use letters, digits, '-' and '_' (a UUID is usual)"
+                ))
+            })?;
+            lower
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "The tenant name must be 1 to 200 characters",
+        ));
+    }
+    let mut clean = Vec::new();
+    for d in domains {
+        let d = d.trim().to_lowercase();
+        let valid = !d.is_empty()
+            && d.len() <= 253
+            && d.contains('.')
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if !valid {
+            return Err(ApiError::bad_request(format!(
+                "Domain '{d}' is not a domain name (like contoso.com)"
+            )));
+        }
+        clean.push(d);
+    }
+    let tenant = Tenant {
+        id,
+        name: name.trim().to_string(),
+        domains: clean,
+        created_at: now,
+    };
+    store.create_tenant(&tenant).await?;
+    Ok(tenant)
+}
+
+/// Options of a new app.
+#[derive(Debug, Clone, Default)]
+pub struct AppSpec {
+    pub name: String,
+    pub client_id: Option<String>,
+    pub roles: Vec<String>,
+    pub apis: Vec<String>,
+    /// A public client (no secret) may only use the password and refresh grants.
+    pub public: bool,
+    /// Days until the first secret expires; `None` = never.
+    pub secret_days: Option<i64>,
+}
+
+async fn existing_tenant(store: &Store, tenant_id: &str) -> Result<Tenant, ApiError> {
+    store
+        .tenant(&tenant_id.to_lowercase())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Tenant '{tenant_id}' not found")))
+}
+
+fn secret_record(
+    secret: &Secret,
+    hash: String,
+    days: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppSecret {
+    AppSecret {
+        id: uuid::Uuid::new_v4().to_string(),
+        hash,
+        hint: secret.expose().chars().take(3).collect(),
+        expires_at: days.map(|d| now + Duration::days(d)),
+        created_at: now,
+    }
+}
+
+/// Registers an app; returns it and its first secret (shown once).
+pub async fn create_app(
+    store: &Store,
+    tenant_id: &str,
+    spec: &AppSpec,
+    now: DateTime<Utc>,
+) -> Result<(App, Option<Secret>), ApiError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    if spec.name.trim().is_empty() || spec.name.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "The app name must be 1 to 200 characters",
+        ));
+    }
+    if spec.secret_days.is_some_and(|d| d < 1) {
+        return Err(ApiError::bad_request(
+            "A secret must be valid for at least 1 day",
+        ));
+    }
+    let client_id = match &spec.client_id {
+        Some(c) => uuid::Uuid::parse_str(c.trim())
+            .map_err(|_| ApiError::bad_request(format!("Client id '{c}' is not a UUID")))?
+            .to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let new = NewApp {
+        client_id,
+        tenant_id: tenant.id.clone(),
+        name: spec.name.trim().to_string(),
+        roles: canonical_roles(&spec.roles)?,
+        apis: canonical_apis(&spec.apis)?,
+        confidential: !spec.public,
+        created_at: now,
+    };
+    let secret = (!spec.public).then(new_secret);
+    let record = match &secret {
+        Some(s) => Some(secret_record(
+            s,
+            hash(s.clone()).await?,
+            spec.secret_days,
+            now,
+        )),
+        None => None,
+    };
+    store.create_app(&new, record.as_ref()).await?;
+    let app = store
+        .app(&new.client_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("app vanished after creation"))?;
+    Ok((app, secret))
+}
+
+/// Adds a secret to an app; returns the secret's id and value (shown once).
+pub async fn add_secret(
+    store: &Store,
+    tenant_id: &str,
+    client_id: &str,
+    days: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(String, Secret), ApiError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    let secret = new_secret();
+    let record = secret_record(&secret, hash(secret.clone()).await?, days, now);
+    store
+        .add_secret(&tenant.id, &client_id.to_lowercase(), &record)
+        .await?;
+    Ok((record.id, secret))
+}
+
+/// Creates a user; a password is generated when none is given (returned once).
+pub async fn create_user(
+    store: &Store,
+    tenant_id: &str,
+    username: &str,
+    password: Option<Secret>,
+    roles: &[String],
+    now: DateTime<Utc>,
+) -> Result<(User, Option<Secret>), ApiError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    let username = username.trim().to_lowercase();
+    if username.is_empty()
+        || username.chars().count() > 256
+        || username.contains(char::is_whitespace)
+    {
+        return Err(ApiError::bad_request(
+            "The user name must be 1 to 256 characters without spaces (e.g. ann@contoso.com)",
+        ));
+    }
+    if let Some(p) = &password
+        && p.expose().chars().count() < 8
+    {
+        return Err(ApiError::bad_request(
+            "The password must be at least 8 characters",
+        ));
+    }
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(new_secret);
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id,
+        username,
+        password_hash: hash(password.clone()).await?,
+        roles: canonical_roles(roles)?,
+        created_at: now,
+    };
+    store.create_user(&user).await?;
+    Ok((user, generated.then_some(password)))
+}

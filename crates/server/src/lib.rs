@@ -1,0 +1,51 @@
+//! The openinsights HTTP server: the token service (`token_routes`), the
+//! Insights API (`insights`), the admin API (`admin`), request plumbing
+//! (`http`: correlation ids, panics, paths, authentication, rate limits),
+//! configuration (`config`) and start-up (`startup`). The only crate that
+//! knows HTTP; it turns domain types into `proto` wire types at the edge.
+
+pub mod admin;
+pub mod body;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod insights;
+pub mod netguard;
+pub mod ratelimit;
+pub mod startup;
+pub mod token_routes;
+pub mod tokens;
+
+use std::sync::Arc;
+
+pub use config::Config;
+pub use startup::{RunningServer, start};
+
+/// Everything a handler may use; shared by every request.
+pub struct State {
+    pub config: Config,
+    pub store: store::Store,
+    pub engine: engine::Engine,
+    pub tokens: tokens::Tokens,
+    pub clock: clock::ServiceClock,
+    pub min_start_lead: chrono::Duration,
+    /// The public base URL, no trailing slash.
+    pub public_url: String,
+    pub failures: auth::FailureLimiter,
+    pub rate: ratelimit::RateLimiter,
+    /// SHA-256 of the admin credential.
+    pub admin_hash: [u8; 32],
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+pub type Shared = Arc<State>;

@@ -1,0 +1,196 @@
+//! Start-up and shutdown: open (and migrate) the metadata store, the data
+//! store and the engine, load or create the signing keys and the admin
+//! credential, create the demo tenant on first start, bind the listener,
+//! and serve until asked to stop (graceful: in-flight requests finish).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::Request;
+use chrono::Utc;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::{Shared, State};
+
+/// The settings row with the admin credential's SHA-256 fingerprint.
+const ADMIN_SETTING: &str = "admin_token_sha256";
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// The public base URL (what links and issuers say).
+    pub url: String,
+    pub state: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, closes the store.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`RunningServer::shutdown`] or
+    /// a failure).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("the server task failed")??;
+        self.state.store.close().await;
+        Ok(())
+    }
+
+    /// A handle that stops the server when sent to (for signal handlers).
+    pub fn stopper(&mut self) -> Option<oneshot::Sender<()>> {
+        self.stop.take()
+    }
+}
+
+/// Installs the log subscriber (text or JSON lines on stderr).
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// The metadata store the configuration names.
+pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    let store = match &config.database_url {
+        Some(url) => store::Store::connect(url).await,
+        None => store::Store::open_sqlite(&config.data_dir.join("metadata.db")).await,
+    }
+    .context("opening the metadata store")?;
+    Ok(store)
+}
+
+async fn admin_hash(config: &Config, store: &store::Store) -> anyhow::Result<[u8; 32]> {
+    if let Some(token) = &config.admin.token {
+        return Ok(crate::admin::fingerprint(token));
+    }
+    let stored = match store.setting(ADMIN_SETTING).await? {
+        Some(hex_hash) => hex_hash,
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let token = hex::encode(bytes);
+            let hash = hex::encode(crate::admin::fingerprint(&token));
+            let kept = store.init_setting(ADMIN_SETTING, &hash, Utc::now()).await?;
+            if kept == hash {
+                crate::demo::write_private(&config.data_dir.join("admin-token"), token.as_bytes())?;
+            }
+            kept
+        }
+    };
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(stored.trim(), &mut out)
+        .context("the stored admin credential fingerprint is corrupt")?;
+    Ok(out)
+}
+
+/// The router with every API.
+pub fn router(state: Shared) -> Router {
+    let insights = crate::insights::routes().route_layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state),
+        crate::http::insights_auth,
+    ));
+    Router::new()
+        .merge(insights)
+        .merge(crate::token_routes::routes())
+        .merge(crate::admin::routes(Arc::clone(&state)))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback(crate::http::not_found)
+        .method_not_allowed_fallback(|| async {
+            crate::error::ApiError::new(
+                crate::error::ErrorCode::MethodNotAllowed,
+                "This method is not allowed on this path",
+            )
+        })
+        .layer(axum::middleware::from_fn(crate::http::correlate))
+        .with_state(state)
+}
+
+/// Starts a server; returns once it accepts connections.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let store = open_store(&config).await?;
+    let data = engine::DataStore::local(&config.data_dir).context("opening the data directory")?;
+    let engine = engine::Engine::new(data).context("starting the query engine")?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let tokens = crate::tokens::Tokens::new(
+        store.clone(),
+        config.tokens.clone(),
+        &public_url,
+        config.external_issuer.clone(),
+    )
+    .await
+    .context("loading the signing keys")?;
+    let admin_hash = admin_hash(&config, &store).await?;
+    let min_start_lead = chrono::Duration::from_std(config.min_start_lead()?)
+        .context("min_start_lead is too long")?;
+    let state = Arc::new(State {
+        clock: crate::clock::ServiceClock::new(config.clock_rate),
+        rate: crate::ratelimit::RateLimiter::new(
+            config.rate_limit.burst,
+            config.rate_limit.per_second,
+        ),
+        failures: auth::FailureLimiter::new(),
+        min_start_lead,
+        public_url: public_url.clone(),
+        admin_hash,
+        tokens,
+        engine,
+        store,
+        config,
+    });
+    if state.config.demo {
+        crate::demo::create_if_empty(&state)
+            .await
+            .context("creating the demo tenant")?;
+    }
+    let app = router(Arc::clone(&state));
+    let app = tower::ServiceExt::<Request>::map_request(app, crate::http::normalize);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Ok(RunningServer {
+        addr,
+        url: public_url,
+        state,
+        stop: Some(stop),
+        task,
+    })
+}

@@ -1,0 +1,472 @@
+//! The server side of identity: the persisted signing key set (created on
+//! first start, rotated by `openinsights keys rotate`, re-read when it
+//! changes), token verification for each API (built-in issuer, or an
+//! external OpenID Connect issuer whose JWKS is fetched over HTTP and
+//! refreshed on an unknown `kid` at most once a minute), and issuing
+//! access and ID tokens.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration as StdDuration, Instant};
+
+use auth::{AccessClaims, AuthError, ClaimMapping, KeySet, Principal, Verifier};
+use chrono::{DateTime, Duration, Utc};
+use store::{App, Store, User};
+
+use crate::config::{ExternalIssuerConfig, TokensConfig};
+use crate::error::{ApiError, ErrorCode};
+
+/// The settings row holding the serialised [`KeySet`].
+pub const KEYS_SETTING: &str = "signing_keys";
+/// How often the cached key set is compared with the stored one.
+const KEYS_RECHECK: StdDuration = StdDuration::from_secs(5);
+/// An external issuer's keys are refetched at most this often.
+const JWKS_REFRESH: StdDuration = StdDuration::from_secs(60);
+
+/// Which API a token is presented to (decides the audience).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Insights,
+    StoreAnalytics,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("the stored signing keys are unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Loads the key set, generating and storing one on first start (a
+/// concurrent first start of another replica wins or loses cleanly).
+pub async fn load_or_create_keys(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<(String, KeySet), KeyError> {
+    let raw = match store.setting(KEYS_SETTING).await? {
+        Some(raw) => raw,
+        None => {
+            let fresh = tokio::task::spawn_blocking(move || KeySet::generate(now))
+                .await
+                .map_err(|e| KeyError::Corrupt(e.to_string()))??;
+            let text =
+                serde_json::to_string(&fresh).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+            store.init_setting(KEYS_SETTING, &text, now).await?
+        }
+    };
+    let keys = serde_json::from_str(&raw).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    Ok((raw, keys))
+}
+
+/// Adds a new signing key; the old ones verify until their tokens expire.
+/// Returns the new key's kid.
+pub async fn rotate_keys(
+    store: &Store,
+    now: DateTime<Utc>,
+    token_lifetime: Duration,
+) -> Result<String, KeyError> {
+    loop {
+        let (raw, mut keys) = load_or_create_keys(store, now).await?;
+        keys.prune(now);
+        let mut rotated = tokio::task::spawn_blocking(move || {
+            keys.rotate(now, token_lifetime)?;
+            Ok::<_, AuthError>(keys)
+        })
+        .await
+        .map_err(|e| KeyError::Corrupt(e.to_string()))??;
+        rotated.prune(now);
+        let kid = rotated.current()?.kid.clone();
+        let text = serde_json::to_string(&rotated).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+        if store
+            .replace_setting(KEYS_SETTING, &raw, &text, now)
+            .await?
+        {
+            return Ok(kid);
+        }
+    }
+}
+
+struct Cached {
+    raw: String,
+    keys: KeySet,
+    insights: Arc<Verifier>,
+    store_api: Arc<Verifier>,
+    checked: Instant,
+}
+
+struct External {
+    config: ExternalIssuerConfig,
+    default_insights: String,
+    default_store: String,
+    client: reqwest::Client,
+    verifiers: RwLock<Option<(Arc<Verifier>, Arc<Verifier>)>>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// Issues and verifies tokens.
+pub struct Tokens {
+    store: Store,
+    pub config: TokensConfig,
+    /// `<public url>` without a trailing slash: issuers are `<base>/<tid>/`.
+    pub issuer_base: String,
+    cache: RwLock<Arc<Cached>>,
+    reload: Mutex<Instant>,
+    external: Option<External>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("issuer_base", &self.issuer_base)
+            .finish_non_exhaustive()
+    }
+}
+
+fn build(raw: String, keys: KeySet, base: &str, config: &TokensConfig) -> Result<Cached, KeyError> {
+    let now = Utc::now();
+    Ok(Cached {
+        insights: Arc::new(Verifier::for_tenants(
+            &keys,
+            now,
+            base,
+            &config.insights_audience,
+        )?),
+        store_api: Arc::new(Verifier::for_tenants(
+            &keys,
+            now,
+            base,
+            &config.store_audience,
+        )?),
+        raw,
+        keys,
+        checked: Instant::now(),
+    })
+}
+
+fn unauthorized(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Invalid(why) => ApiError::unauthorized(format!(
+            "The access token is not valid: {why}. Send a current token from the token endpoint as 'Authorization: Bearer <token>'"
+        )),
+        other => ApiError::internal(other),
+    }
+}
+
+impl Tokens {
+    pub async fn new(
+        store: Store,
+        config: TokensConfig,
+        public_url: &str,
+        external: Option<ExternalIssuerConfig>,
+    ) -> Result<Tokens, KeyError> {
+        let base = public_url.trim_end_matches('/').to_string();
+        let (raw, keys) = load_or_create_keys(&store, Utc::now()).await?;
+        let cached = build(raw, keys, &base, &config)?;
+        let external = external.map(|c| External {
+            default_insights: config.insights_audience.clone(),
+            default_store: config.store_audience.clone(),
+            config: c,
+            client: reqwest::Client::builder()
+                .timeout(StdDuration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            verifiers: RwLock::new(None),
+            last_fetch: tokio::sync::Mutex::new(None),
+        });
+        Ok(Tokens {
+            store,
+            config,
+            issuer_base: base,
+            cache: RwLock::new(Arc::new(cached)),
+            reload: Mutex::new(Instant::now()),
+            external,
+        })
+    }
+
+    fn cached(&self) -> Arc<Cached> {
+        match self.cache.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Re-reads the stored key set when `force`d or every few seconds, and
+    /// rebuilds the verifiers when it changed (a rotation by the CLI or
+    /// another replica).
+    async fn refresh_keys(&self, force: bool) -> Result<Arc<Cached>, ApiError> {
+        let current = self.cached();
+        let due = {
+            let mut last = self.reload.lock().unwrap_or_else(|p| p.into_inner());
+            let due = current.checked.elapsed() > KEYS_RECHECK
+                || (force && last.elapsed() > StdDuration::from_secs(1));
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if !due {
+            return Ok(current);
+        }
+        let raw = self.store.setting(KEYS_SETTING).await?.unwrap_or_default();
+        let fresh = if raw == current.raw {
+            Cached {
+                raw: current.raw.clone(),
+                keys: current.keys.clone(),
+                insights: Arc::clone(&current.insights),
+                store_api: Arc::clone(&current.store_api),
+                checked: Instant::now(),
+            }
+        } else {
+            let keys: KeySet = serde_json::from_str(&raw).map_err(ApiError::internal)?;
+            build(raw, keys, &self.issuer_base, &self.config).map_err(ApiError::internal)?
+        };
+        let fresh = Arc::new(fresh);
+        match self.cache.write() {
+            Ok(mut c) => *c = Arc::clone(&fresh),
+            Err(p) => *p.into_inner() = Arc::clone(&fresh),
+        }
+        Ok(fresh)
+    }
+
+    /// The JWKS document of the built-in issuer.
+    pub async fn jwks(&self) -> Result<serde_json::Value, ApiError> {
+        Ok(self.refresh_keys(false).await?.keys.jwks(Utc::now()))
+    }
+
+    /// Verifies a token presented to `api`. Built-in tokens must also
+    /// belong to an app that still exists.
+    pub async fn authenticate(&self, token: &str, api: Api) -> Result<Principal, ApiError> {
+        let kid = auth::token_kid(token);
+        if self.config.builtin {
+            let mut cached = self.refresh_keys(false).await?;
+            if let Some(kid) = &kid
+                && !cached.insights.knows_kid(kid)
+            {
+                cached = self.refresh_keys(true).await?;
+            }
+            let verifier = match api {
+                Api::Insights => &cached.insights,
+                Api::StoreAnalytics => &cached.store_api,
+            };
+            let known = kid.as_deref().is_some_and(|k| verifier.knows_kid(k));
+            if known || self.external.is_none() {
+                let principal = verifier.verify(token).map_err(unauthorized)?;
+                if !self
+                    .store
+                    .app_exists(&principal.tenant, &principal.app_id)
+                    .await?
+                {
+                    return Err(ApiError::unauthorized(
+                        "The access token is not valid: its app no longer exists",
+                    ));
+                }
+                return Ok(principal);
+            }
+        }
+        match &self.external {
+            Some(external) => external.verify(token, kid.as_deref(), api).await,
+            None => Err(ApiError::unauthorized(
+                "The access token is not valid: the token's signing key (kid) is unknown",
+            )),
+        }
+    }
+
+    /// Signs an access token; returns it with its issue and expiry instants.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn issue_access(
+        &self,
+        tenant_id: &str,
+        app: &App,
+        user: Option<&User>,
+        audience: &str,
+        version: &str,
+    ) -> Result<(String, DateTime<Utc>, DateTime<Utc>), ApiError> {
+        let cached = self.refresh_keys(false).await?;
+        let now = Utc::now();
+        let exp = now + Duration::seconds(self.config.lifetime_secs);
+        let claims = AccessClaims {
+            aud: audience.to_string(),
+            iss: self.issuer(tenant_id, version),
+            tid: tenant_id.to_string(),
+            oid: user.map_or_else(|| app.client_id.clone(), |u| u.id.clone()),
+            appid: app.client_id.clone(),
+            upn: user.map(|u| u.username.clone()),
+            unique_name: user.map(|u| u.username.clone()),
+            roles: user.map_or_else(|| app.roles.clone(), |u| u.roles.clone()),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: exp.timestamp(),
+            ver: version.to_string(),
+        };
+        let keys = cached.keys.clone();
+        let jwt = tokio::task::spawn_blocking(move || auth::issue(&keys, &claims))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        Ok((jwt, now, exp))
+    }
+
+    /// An OpenID Connect ID token for a user signing in through `app`.
+    pub async fn issue_id_token(
+        &self,
+        tenant_id: &str,
+        app: &App,
+        user: &User,
+        version: &str,
+    ) -> Result<String, ApiError> {
+        let cached = self.refresh_keys(false).await?;
+        let now = Utc::now();
+        let claims = serde_json::json!({
+            "aud": app.client_id, "iss": self.issuer(tenant_id, version), "tid": tenant_id,
+            "sub": user.id, "oid": user.id, "upn": user.username, "unique_name": user.username,
+            "preferred_username": user.username, "name": user.username,
+            "iat": now.timestamp(), "nbf": now.timestamp(),
+            "exp": (now + Duration::seconds(self.config.lifetime_secs)).timestamp(),
+            "ver": version,
+        });
+        let keys = cached.keys.clone();
+        tokio::task::spawn_blocking(move || auth::issue(&keys, &claims))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)
+    }
+
+    pub fn issuer(&self, tenant_id: &str, version: &str) -> String {
+        if version == "2.0" {
+            format!("{}/{tenant_id}/v2.0", self.issuer_base)
+        } else {
+            format!("{}/{tenant_id}/", self.issuer_base)
+        }
+    }
+
+    /// The audience a resource (v1) or scope (v2) asks for, if it is one
+    /// of ours: `(audience, api name)`.
+    pub fn audience_of(&self, resource: &str) -> Option<(String, &'static str)> {
+        let r = resource.trim().trim_end_matches('/');
+        if r.eq_ignore_ascii_case(self.config.insights_audience.trim_end_matches('/')) {
+            Some((self.config.insights_audience.clone(), "insights"))
+        } else if r.eq_ignore_ascii_case(self.config.store_audience.trim_end_matches('/')) {
+            Some((self.config.store_audience.clone(), "store"))
+        } else {
+            None
+        }
+    }
+}
+
+impl External {
+    fn audiences(&self, api: Api) -> Vec<String> {
+        let (list, default) = match api {
+            Api::Insights => (&self.config.insights_audiences, &self.default_insights),
+            Api::StoreAnalytics => (&self.config.store_audiences, &self.default_store),
+        };
+        if list.is_empty() {
+            vec![default.clone()]
+        } else {
+            list.clone()
+        }
+    }
+
+    async fn fetch(&self) -> Result<(Arc<Verifier>, Arc<Verifier>), ApiError> {
+        let unavailable = |what: String| {
+            tracing::warn!(issuer = %self.config.issuer, problem = %what, "external issuer keys");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "The external token issuer's keys could not be fetched; try again shortly",
+            )
+        };
+        let metadata_url = format!(
+            "{}/.well-known/openid-configuration",
+            self.config.issuer.trim_end_matches('/')
+        );
+        let metadata: serde_json::Value = self
+            .client
+            .get(&metadata_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| unavailable(format!("{metadata_url}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| unavailable(format!("{metadata_url}: {e}")))?;
+        let jwks_uri = metadata
+            .get("jwks_uri")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| unavailable(format!("{metadata_url} names no jwks_uri")))?
+            .to_string();
+        let issuer = metadata
+            .get("issuer")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&self.config.issuer)
+            .to_string();
+        let jwks: serde_json::Value = self
+            .client
+            .get(&jwks_uri)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| unavailable(format!("{jwks_uri}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| unavailable(format!("{jwks_uri}: {e}")))?;
+        let mapping = ClaimMapping {
+            tenant_claim: self.config.tenant_claim.clone(),
+            roles_claim: self.config.roles_claim.clone(),
+            groups_claim: self.config.groups_claim.clone(),
+            group_roles: self.config.group_roles.clone(),
+        };
+        let make = |api: Api| {
+            let audiences = self.audiences(api);
+            let audiences: Vec<&str> = audiences.iter().map(String::as_str).collect();
+            Verifier::from_jwks(&jwks, &[issuer.as_str()], &audiences, mapping.clone())
+                .map(Arc::new)
+                .map_err(|e| unavailable(e.to_string()))
+        };
+        let pair = (make(Api::Insights)?, make(Api::StoreAnalytics)?);
+        match self.verifiers.write() {
+            Ok(mut v) => *v = Some(pair.clone()),
+            Err(p) => *p.into_inner() = Some(pair.clone()),
+        }
+        tracing::info!(issuer = %issuer, "fetched the external issuer's keys");
+        Ok(pair)
+    }
+
+    fn current(&self) -> Option<(Arc<Verifier>, Arc<Verifier>)> {
+        match self.verifiers.read() {
+            Ok(v) => v.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    async fn verify(
+        &self,
+        token: &str,
+        kid: Option<&str>,
+        api: Api,
+    ) -> Result<Principal, ApiError> {
+        let pick = |pair: &(Arc<Verifier>, Arc<Verifier>)| match api {
+            Api::Insights => Arc::clone(&pair.0),
+            Api::StoreAnalytics => Arc::clone(&pair.1),
+        };
+        let mut verifier = self.current().map(|p| pick(&p));
+        let unknown = |v: &Option<Arc<Verifier>>| match (v, kid) {
+            (None, _) => true,
+            (Some(v), Some(k)) => !v.knows_kid(k),
+            (Some(_), None) => false,
+        };
+        if unknown(&verifier) {
+            let mut last = self.last_fetch.lock().await;
+            if last.is_none_or(|t| t.elapsed() >= JWKS_REFRESH) || verifier.is_none() {
+                *last = Some(Instant::now());
+                verifier = Some(pick(&self.fetch().await?));
+            }
+        }
+        match verifier {
+            Some(v) => v.verify(token).map_err(unauthorized),
+            None => Err(ApiError::unauthorized(
+                "The access token is not valid: no issuer keys",
+            )),
+        }
+    }
+}
