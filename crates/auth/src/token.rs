@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
@@ -196,8 +198,20 @@ impl Verifier {
 
     /// Checks a token completely and returns who it speaks for.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let header =
-            decode_header(token).map_err(|_| AuthError::Invalid("the token is not a JWT"))?;
+        let header = decode_header(token).map_err(|_| {
+            // An algorithm the library does not know (such as `none`) is
+            // named as what it is rather than as garbage.
+            let alg = token
+                .split('.')
+                .next()
+                .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+                .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                .and_then(|h| h.get("alg").and_then(|a| a.as_str()).map(str::to_string));
+            match alg {
+                Some(_) => AuthError::Invalid("the token is not signed with RS256"),
+                None => AuthError::Invalid("the token is not a JWT"),
+            }
+        })?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::Invalid("the token is not signed with RS256"));
         }

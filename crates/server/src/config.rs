@@ -74,6 +74,14 @@ pub struct ExternalIssuerConfig {
     /// Group id → roles granted to its members.
     #[serde(default)]
     pub group_roles: HashMap<String, Vec<String>>,
+    /// Seconds between JWKS refetches on an unknown `kid` (at most once a
+    /// minute by default).
+    #[serde(default = "default_refresh_secs")]
+    pub min_refresh_secs: u64,
+}
+
+fn default_refresh_secs() -> u64 {
+    60
 }
 
 fn default_tenant_claim() -> String {

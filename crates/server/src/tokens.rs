@@ -19,8 +19,6 @@ use crate::error::{ApiError, ErrorCode};
 pub const KEYS_SETTING: &str = "signing_keys";
 /// How often the cached key set is compared with the stored one.
 const KEYS_RECHECK: StdDuration = StdDuration::from_secs(5);
-/// An external issuer's keys are refetched at most this often.
-const JWKS_REFRESH: StdDuration = StdDuration::from_secs(60);
 
 /// Which API a token is presented to (decides the audience).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,8 +194,14 @@ impl Tokens {
     /// rebuilds the verifiers when it changed (a rotation by the CLI or
     /// another replica).
     async fn refresh_keys(&self, force: bool) -> Result<Arc<Cached>, ApiError> {
+        self.refresh_keys_when(force, false).await
+    }
+
+    /// `always`: re-read now regardless of the recheck interval (before
+    /// signing, so a token never carries a key that was just rotated out).
+    async fn refresh_keys_when(&self, force: bool, always: bool) -> Result<Arc<Cached>, ApiError> {
         let current = self.cached();
-        let due = {
+        let due = always || {
             let mut last = self.reload.lock().unwrap_or_else(|p| p.into_inner());
             let due = current.checked.elapsed() > KEYS_RECHECK
                 || (force && last.elapsed() > StdDuration::from_secs(1));
@@ -266,11 +270,38 @@ impl Tokens {
             }
         }
         match &self.external {
-            Some(external) => external.verify(token, kid.as_deref(), api).await,
+            Some(external) => {
+                let principal = external.verify(token, kid.as_deref(), api).await?;
+                self.ensure_tenant(&principal.tenant).await?;
+                Ok(principal)
+            }
             None => Err(ApiError::unauthorized(
                 "The access token is not valid: the token's signing key (kid) is unknown",
             )),
         }
+    }
+
+    /// An external issuer's tenants are registered on first sight, so that
+    /// their queries and reports have an owner row.
+    async fn ensure_tenant(&self, tenant: &str) -> Result<(), ApiError> {
+        if engine::TenantId::parse(tenant).is_err() {
+            return Err(ApiError::forbidden(format!(
+                "The token's tenant '{tenant}' is not a usable tenant id (letters, digits, '-' and '_')"
+            )));
+        }
+        if self.store.tenant(tenant).await?.is_none() {
+            let t = store::Tenant {
+                id: tenant.to_string(),
+                name: tenant.to_string(),
+                domains: Vec::new(),
+                created_at: Utc::now(),
+            };
+            match self.store.create_tenant(&t).await {
+                Ok(()) | Err(store::StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Signs an access token; returns it with its issue and expiry instants.
@@ -283,7 +314,7 @@ impl Tokens {
         audience: &str,
         version: &str,
     ) -> Result<(String, DateTime<Utc>, DateTime<Utc>), ApiError> {
-        let cached = self.refresh_keys(false).await?;
+        let cached = self.refresh_keys_when(false, true).await?;
         let now = Utc::now();
         let exp = now + Duration::seconds(self.config.lifetime_secs);
         let claims = AccessClaims {
@@ -316,7 +347,7 @@ impl Tokens {
         user: &User,
         version: &str,
     ) -> Result<String, ApiError> {
-        let cached = self.refresh_keys(false).await?;
+        let cached = self.refresh_keys_when(false, true).await?;
         let now = Utc::now();
         let claims = serde_json::json!({
             "aud": app.client_id, "iss": self.issuer(tenant_id, version), "tid": tenant_id,
@@ -457,7 +488,10 @@ impl External {
         };
         if unknown(&verifier) {
             let mut last = self.last_fetch.lock().await;
-            if last.is_none_or(|t| t.elapsed() >= JWKS_REFRESH) || verifier.is_none() {
+            let every = StdDuration::from_secs(self.config.min_refresh_secs);
+            let first =
+                verifier.is_none() && last.is_none_or(|t| t.elapsed() >= StdDuration::from_secs(1));
+            if first || last.is_none_or(|t| t.elapsed() >= every) {
                 *last = Some(Instant::now());
                 verifier = Some(pick(&self.fetch().await?));
             }

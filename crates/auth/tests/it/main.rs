@@ -72,7 +72,7 @@ fn every_kind_of_bad_token_is_refused() {
         "{}.{payload}.",
         b64(&serde_json::json!({"alg": "none", "typ": "JWT", "kid": kid}))
     );
-    assert_eq!(refused(&none), "the token is not a JWT");
+    assert_eq!(refused(&none), "the token is not signed with RS256");
     // HS256 "signed" with the public key material (the classic confusion).
     let public = keys().current().unwrap().n.clone();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);

@@ -1,1 +1,11 @@
-//! placeholder
+//! End-to-end tests of the server: each starts the real server on port 0
+//! over a temporary data dir (SQLite, or a real PostgreSQL for the `pg`
+//! variants) and talks HTTP to it with reqwest.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod admin;
+mod insights;
+mod isolation;
+mod tokens;

@@ -1,0 +1,652 @@
+//! The Insights API over real HTTP: the first-call walkthrough, every
+//! endpoint, validation rows, request-body rules and the envelope on error
+//! paths. Runs on SQLite and PostgreSQL.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::on_both;
+use crate::support::{Db, TestServer, later};
+
+const Q: &str = "/insights/v1/mpn/ScheduledQueries";
+const R: &str = "/insights/v1/mpn/ScheduledReport";
+
+on_both!(first_call_walkthrough, |db| {
+    let s = TestServer::start(db).await;
+    // Token exactly as the public docs' curl sends it (note the space).
+    let tok = s
+        .token_request(
+            &s.tenant(),
+            false,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &s.cred("clientId")),
+                ("client_secret", &s.cred("clientSecret")),
+                ("resource", " https://api.partnercenter.microsoft.com"),
+            ],
+        )
+        .await;
+    assert_eq!(tok.status, 200, "{}", tok.body);
+    let t = tok.body["access_token"].as_str().unwrap().to_string();
+
+    let ds = s.get("/insights/v1/mpn/ScheduledDataset", &t).await;
+    assert_eq!(ds.status, 200);
+    assert_eq!(ds.body["totalCount"], 23);
+    assert_eq!(ds.body["message"], "Datasets fetched successfully");
+    let one = s
+        .get(
+            "/insights/v1/mpn/ScheduledDataset?datasetName=officeusage",
+            &t,
+        )
+        .await;
+    assert_eq!(one.first()["datasetName"], "OfficeUsage");
+    for key in [
+        "selectableColumns",
+        "availableMetrics",
+        "availableDateRanges",
+        "minimumRecurrenceInterval",
+    ] {
+        assert!(!one.first()[key].is_null(), "{key}");
+    }
+    assert!(
+        s.get("/insights/v1/mpn/ScheduledDataset?datasetName=Nope", &t)
+            .await
+            .error(404)
+            .contains("Dataset 'Nope' not found")
+    );
+
+    let text = "SELECT CustomerName, TotalMonthlyActiveUsers FROM OfficeUsage ORDER BY TotalMonthlyActiveUsers TIMESPAN LAST_6_MONTHS";
+    let q = s
+        .post(
+            Q,
+            &t,
+            json!({"Name": "Usage", "Description": "d", "Query": text}),
+        )
+        .await;
+    assert_eq!(q.status, 200, "{}", q.body);
+    assert_eq!(q.message(), "Query created successfully");
+    let item = q.first().clone();
+    let qid = item["queryId"].as_str().unwrap().to_string();
+    assert_eq!(item["type"], "userDefined");
+    assert_eq!(item["query"], text);
+    assert_eq!(item["user"], s.cred("clientId"));
+    assert!(item["createdTime"].as_str().unwrap().ends_with('Z'));
+
+    let preview = s
+        .get(&format!("{Q}/testQueryResult?queryId={qid}"), &t)
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let rows = preview.body["value"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 100);
+    assert_eq!(preview.body["totalCount"], rows.len());
+    assert!(rows[0]["CustomerName"].is_string());
+    assert!(rows[0]["TotalMonthlyActiveUsers"].is_number());
+    // Descending by default.
+    let first = rows[0]["TotalMonthlyActiveUsers"].as_i64().unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r["TotalMonthlyActiveUsers"].as_i64().unwrap() <= first)
+    );
+    // exportQuery with '+' for spaces, a window that holds no data.
+    let empty = s
+        .get(&format!("{Q}/testQueryResult?exportQuery=SELECT+CustomerName+FROM+OfficeUsage&startTime=2001-01-01T00:00:00Z&endTime=2001-02-01T00:00:00Z"), &t)
+        .await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert_eq!(empty.body["totalCount"], 0);
+
+    let rep = s
+        .post(R, &t, json!({"ReportName": "Weekly", "QueryId": qid, "StartTime": later(5), "RecurrenceInterval": 168, "Format": "tsv", "CallbackUrl": "https://8.8.8.8/cb", "CallbackMethod": "get"}))
+        .await;
+    assert_eq!(rep.status, 200, "{}", rep.body);
+    assert_eq!(rep.message(), "Report created successfully");
+    let r = rep.first().clone();
+    let rid = r["reportId"].as_str().unwrap().to_string();
+    assert_eq!(r["format"], "tsv");
+    assert_eq!(r["callbackMethod"], "GET");
+    assert_eq!(r["reportStatus"], "Active");
+    assert_eq!(r["executeNow"], false);
+    assert_eq!(r["recurrenceCount"], Value::Null);
+    assert_eq!(r["modifiedTime"], Value::Null);
+    assert_eq!(r["query"], text);
+
+    let now = s
+        .post(
+            R,
+            &t,
+            json!({"ReportName": "Now", "QueryId": qid, "ExecuteNow": true}),
+        )
+        .await;
+    assert_eq!(now.status, 200, "{}", now.body);
+    assert_eq!(now.first()["recurrenceInterval"], 0);
+    assert_eq!(now.first()["recurrenceCount"], 1);
+    let now_id = now.first()["reportId"].as_str().unwrap().to_string();
+
+    let ex = s.get(&format!("{R}/execution/{now_id}"), &t).await;
+    assert_eq!(ex.status, 200, "{}", ex.body);
+    let e = ex.first();
+    assert_eq!(e["executionStatus"], "Pending");
+    assert_eq!(e["reportId"], now_id);
+    for key in [
+        "executionId",
+        "recurrenceInterval",
+        "recurrenceCount",
+        "callbackMethod",
+        "format",
+        "dueTime",
+    ] {
+        assert!(!e[key].is_null(), "{key}");
+    }
+    // Several reports at once, newest execution of each.
+    let both = s.get(&format!("{R}/execution/{now_id};{rid}"), &t).await;
+    assert_eq!(both.body["totalCount"], 2);
+    let none = s
+        .get(
+            &format!("{R}/execution/{now_id}?executionStatus=Completed"),
+            &t,
+        )
+        .await;
+    assert!(none.error(404).contains("No execution matched"));
+    assert!(
+        s.get(&format!("{R}/execution/{now_id}?executionStatus=Done"), &t)
+            .await
+            .error(400)
+            .contains("Pending, Running, Paused, Completed, Failed")
+    );
+    assert!(
+        s.get(
+            &format!("{R}/execution/{now_id}?getLatestExecution=maybe"),
+            &t
+        )
+        .await
+        .error(400)
+        .contains("getLatestExecution must be true or false")
+    );
+    let all = s
+        .get(
+            &format!(
+                "{R}/execution/{now_id}?getLatestExecution=FALSE&executionStatus=pending;running"
+            ),
+            &t,
+        )
+        .await;
+    assert_eq!(all.body["totalCount"], 1);
+
+    // Lists and filters.
+    let list = s.get(&format!("{R}?reportName=weekly"), &t).await;
+    assert_eq!(list.body["totalCount"], 1);
+    assert_eq!(
+        s.get(&format!("{R}?queryId={qid}"), &t).await.body["totalCount"],
+        2
+    );
+    let queries = s.get(Q, &t).await;
+    assert_eq!(queries.body["totalCount"], 21);
+    assert_eq!(
+        s.get(&format!("{Q}?includeSystemQueries=false"), &t)
+            .await
+            .body["totalCount"],
+        1
+    );
+    let system = s
+        .get(&format!("{Q}?includeOnlySystemQueries=True"), &t)
+        .await;
+    assert_eq!(system.body["totalCount"], 20);
+    assert_eq!(system.first()["type"], "system");
+    assert_eq!(system.first()["user"], Value::Null);
+    assert_eq!(
+        s.get(
+            &format!("{Q}?queryName=USAGE&includeSystemQueries=false"),
+            &t
+        )
+        .await
+        .body["totalCount"],
+        1
+    );
+    assert!(
+        s.get(&format!("{Q}?includeSystemQueries=yes"), &t)
+            .await
+            .error(400)
+            .contains("includeSystemQueries must be true or false")
+    );
+
+    // Paging: nextLink is absolute and walks every item once.
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{}{Q}?top=8", s.url));
+    while let Some(link) = next {
+        let page =
+            crate::support::answer(s.http.get(&link).bearer_auth(&t).send().await.unwrap()).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for q in page.body["value"].as_array().unwrap() {
+            seen.push(q["queryId"].as_str().unwrap().to_string());
+        }
+        next = page.body["nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen.len(), 21);
+    assert_eq!(
+        s.get(&format!("{Q}?skip=20"), &t).await.body["totalCount"],
+        1
+    );
+
+    // Update, pause, resume.
+    let up = s
+        .call(Method::PUT, &format!("{R}/{rid}"), Some(&t), Some(json!({"ReportName": "Renamed", "StartTime": later(6), "RecurrenceInterval": 24, "RecurrenceCount": 3})))
+        .await;
+    assert_eq!(up.status, 200, "{}", up.body);
+    assert_eq!(up.first()["reportName"], "Renamed");
+    assert_eq!(up.first()["recurrenceCount"], 3);
+    assert!(up.first()["modifiedTime"].is_string());
+    let paused = s
+        .call(Method::PUT, &format!("{R}/pause/{rid}"), Some(&t), None)
+        .await;
+    assert_eq!(paused.first()["reportStatus"], "Paused");
+    let again = s
+        .call(Method::PUT, &format!("{R}/pause/{rid}"), Some(&t), None)
+        .await;
+    assert_eq!(again.status, 200);
+    let ex = s.get(&format!("{R}/execution/{rid}"), &t).await;
+    assert_eq!(ex.first()["executionStatus"], "Paused");
+    let resumed = s
+        .call(Method::PUT, &format!("{R}/resume/{rid}"), Some(&t), None)
+        .await;
+    assert_eq!(resumed.first()["reportStatus"], "Active");
+    assert_eq!(
+        s.get(&format!("{R}/execution/{rid}"), &t).await.first()["executionStatus"],
+        "Pending"
+    );
+
+    // A live report protects its query; deleting reports frees it.
+    let conflict = s
+        .call(Method::DELETE, &format!("{Q}/{qid}"), Some(&t), None)
+        .await;
+    assert!(conflict.error(409).contains(&rid));
+    for id in [&rid, &now_id] {
+        let d = s
+            .call(Method::DELETE, &format!("{R}/{id}"), Some(&t), None)
+            .await;
+        assert_eq!(d.status, 200, "{}", d.body);
+        assert_eq!(d.first()["reportId"], id.as_str());
+    }
+    assert!(
+        s.get(&format!("{R}/execution/{rid}"), &t)
+            .await
+            .error(404)
+            .contains("No execution")
+    );
+    let d = s
+        .call(Method::DELETE, &format!("{Q}/{qid}"), Some(&t), None)
+        .await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    assert_eq!(d.first()["queryId"], qid);
+    let sys = system.first()["queryId"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.call(Method::DELETE, &format!("{Q}/{sys}"), Some(&t), None)
+            .await
+            .error(400),
+        "System queries cannot be deleted"
+    );
+});
+
+/// One row of the report-creation rules: a body change and the message.
+fn report_rows(qid: &str) -> Vec<(Value, &'static str)> {
+    let base = |extra: Value| {
+        let mut b = json!({"ReportName": "r", "QueryId": qid, "StartTime": later(5), "RecurrenceInterval": 24});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                b.as_object_mut().unwrap().remove(k);
+            } else {
+                b[k] = v.clone();
+            }
+        }
+        b
+    };
+    vec![
+        (base(json!({"ReportName": null})), "ReportName is required"),
+        (
+            base(json!({"ReportName": ""})),
+            "ReportName must be between 1 and 200 characters",
+        ),
+        (
+            base(json!({"ReportName": "x".repeat(201)})),
+            "ReportName must be between 1 and 200 characters",
+        ),
+        (
+            base(json!({"Description": "x".repeat(1001)})),
+            "Description must be at most 1000 characters",
+        ),
+        (base(json!({"QueryId": null})), "QueryId is required"),
+        (
+            base(json!({"QueryId": "00000000-0000-0000-0000-000000000000"})),
+            "Invalid QueryId",
+        ),
+        (base(json!({"QueryId": "not-a-uuid"})), "Invalid QueryId"),
+        (
+            base(json!({"StartTime": null})),
+            "StartTime is required unless ExecuteNow is true",
+        ),
+        (
+            base(json!({"StartTime": later(1)})),
+            "StartTime must be at least 4 hours after the current time",
+        ),
+        (
+            base(json!({"StartTime": "tomorrow"})),
+            "StartTime 'tomorrow' is not a valid timestamp",
+        ),
+        (
+            base(json!({"RecurrenceInterval": null})),
+            "RecurrenceInterval is required unless ExecuteNow is true",
+        ),
+        (
+            base(json!({"RecurrenceInterval": 3})),
+            "Recurrence interval should be between 4 and 2160",
+        ),
+        (
+            base(json!({"RecurrenceInterval": 2161})),
+            "Recurrence interval should be between 4 and 2160",
+        ),
+        (
+            base(json!({"RecurrenceInterval": "24"})),
+            "Field 'RecurrenceInterval' must be a whole number",
+        ),
+        (
+            base(json!({"RecurrenceCount": 0})),
+            "RecurrenceCount must be at least 1",
+        ),
+        (
+            base(json!({"Format": "xlsx"})),
+            "Format must be CSV or TSV, got 'xlsx'",
+        ),
+        (
+            base(json!({"CallbackUrl": "ftp://x.com/a"})),
+            "must use http or https",
+        ),
+        (
+            base(json!({"CallbackUrl": "http://127.0.0.1:9/cb"})),
+            "resolves to 127.0.0.1",
+        ),
+        (
+            base(json!({"CallbackUrl": format!("https://x.com/{}", "a".repeat(2048))})),
+            "longer than 2048",
+        ),
+        (
+            base(json!({"CallbackMethod": "PUT"})),
+            "CallbackMethod must be GET or POST, got 'PUT'",
+        ),
+        (
+            base(json!({"QueryStartTime": later(-48), "QueryEndTime": later(-24)})),
+            "only allowed with ExecuteNow=true",
+        ),
+        (
+            base(json!({"ExecuteNow": true, "QueryStartTime": later(-48)})),
+            "Give both QueryStartTime and QueryEndTime, or neither",
+        ),
+        (
+            base(
+                json!({"ExecuteNow": true, "QueryStartTime": later(-24), "QueryEndTime": later(-48)}),
+            ),
+            "QueryStartTime must be before QueryEndTime",
+        ),
+        (
+            base(json!({"ExecuteNow": "yes"})),
+            "Field 'ExecuteNow' must be true or false",
+        ),
+        (
+            base(json!({"ReportName": "a", "reportName": "b"})),
+            "is given twice with different values",
+        ),
+    ]
+}
+
+on_both!(report_validation_rows, |db| {
+    let s = TestServer::start(db).await;
+    let t = s.demo_token().await;
+    let q = s
+        .post(
+            Q,
+            &t,
+            json!({"Name": "q", "Query": "SELECT CustomerName FROM OfficeUsage"}),
+        )
+        .await;
+    let qid = q.first()["queryId"].as_str().unwrap().to_string();
+    for (body, expected) in report_rows(&qid) {
+        let a = s.post(R, &t, body.clone()).await;
+        let msg = a.error(400);
+        assert!(
+            msg.contains(expected),
+            "{body}\n→ {msg}\n(expected: {expected})"
+        );
+    }
+    // Nothing was created by the refused requests.
+    assert_eq!(s.get(R, &t).await.body["totalCount"], 0);
+    // A dataset's minimum interval applies beyond the global 4.
+    use query::Catalog as _;
+    let min_sys = query::builtin()
+        .datasets()
+        .iter()
+        .find(|d| d.minimum_recurrence_interval > 4)
+        .map(|d| (d.name.clone(), d.minimum_recurrence_interval));
+    if let Some((name, min)) = min_sys {
+        let sq = query::Catalog::system_queries(query::builtin())
+            .iter()
+            .find(|q| q.dataset == name)
+            .unwrap();
+        let a = s.post(R, &t, json!({"ReportName": "r", "QueryId": sq.query_id, "StartTime": later(5), "RecurrenceInterval": 4})).await;
+        assert!(
+            a.error(400)
+                .contains(&format!("at least {min} hours for dataset '{name}'")),
+            "{}",
+            a.body
+        );
+    }
+    // Query rules.
+    let rows: Vec<(Value, &str)> = vec![
+        (
+            json!({"Query": "SELECT CustomerName FROM OfficeUsage"}),
+            "Name is required",
+        ),
+        (
+            json!({"Name": "x".repeat(201), "Query": "SELECT CustomerName FROM OfficeUsage"}),
+            "Name must be between 1 and 200",
+        ),
+        (
+            json!({"Name": "n", "Description": "x".repeat(1001), "Query": "SELECT CustomerName FROM OfficeUsage"}),
+            "Description must be at most 1000",
+        ),
+        (json!({"Name": "n"}), "Query is required"),
+        (
+            json!({"Name": "n", "Query": "SELECT Custmer FROM OfficeUsage"}),
+            "Unknown column 'Custmer' in dataset 'OfficeUsage' at position 8. Did you mean 'CustomerName'?",
+        ),
+        (
+            json!({"Name": 5, "Query": "SELECT CustomerName FROM OfficeUsage"}),
+            "Field 'Name' must be a string",
+        ),
+    ];
+    for (body, expected) in rows {
+        let a = s.post(Q, &t, body.clone()).await;
+        assert!(a.error(400).contains(expected), "{body} → {}", a.message());
+    }
+    // testQueryResult rules.
+    for (query, expected) in [
+        ("", "exactly one of exportQuery"),
+        (
+            &format!("?exportQuery=SELECT+CustomerName+FROM+OfficeUsage&queryId={qid}") as &str,
+            "exactly one of exportQuery",
+        ),
+        (
+            &format!("?queryId={qid}&startTime=2021-01-01T00:00:00Z"),
+            "both startTime and endTime",
+        ),
+        (
+            &format!("?queryId={qid}&startTime=2021-02-01T00:00:00Z&endTime=2021-01-01T00:00:00Z"),
+            "startTime must be before endTime",
+        ),
+        (
+            &format!("?queryId={qid}&startTime=x&endTime=y"),
+            "startTime 'x' is not a valid timestamp",
+        ),
+        (
+            "?exportQuery=SELECT+Nope+FROM+OfficeUsage",
+            "Unknown column 'Nope'",
+        ),
+    ] {
+        let a = s.get(&format!("{Q}/testQueryResult{query}"), &t).await;
+        assert!(a.error(400).contains(expected), "{query} → {}", a.message());
+    }
+    assert_eq!(
+        s.get(
+            &format!("{Q}/testQueryResult?queryId=00000000-0000-0000-0000-000000000000"),
+            &t
+        )
+        .await
+        .status,
+        404
+    );
+});
+
+on_both!(bodies_paths_and_envelope, |db| {
+    let s = TestServer::start(db).await;
+    let t = s.demo_token().await;
+    // Duplicated Pascal/camel fields that agree, null agreeing with anything.
+    let a = s.post(Q, &t, json!({"Name": "n", "name": "n", "Query": "SELECT CustomerName FROM OfficeUsage", "query": null, "Unknown": 1})).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // A form body under a JSON content type.
+    let res = s
+        .http
+        .post(format!("{}{Q}", s.url))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("Name=formq&Query=SELECT+CustomerName+FROM+OfficeUsage")
+        .send()
+        .await
+        .unwrap();
+    let a = crate::support::answer(res).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.first()["name"], "formq");
+    // Not JSON, too large.
+    let res = s
+        .http
+        .post(format!("{}{Q}", s.url))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        crate::support::answer(res)
+            .await
+            .error(400)
+            .contains("not a JSON object")
+    );
+    let big = format!("{{\"Name\":\"{}\"}}", "x".repeat(1024 * 1024 + 10));
+    let res = s
+        .http
+        .post(format!("{}{Q}", s.url))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        crate::support::answer(res)
+            .await
+            .error(413)
+            .contains("1 MiB")
+    );
+    // Paths: repeated and trailing slashes, any case.
+    let a = s.get("//insights/v1/mpn//scheduledDATASET/", &t).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.headers["content-type"], "application/json; charset=utf-8");
+    assert!(uuid::Uuid::parse_str(a.headers["ms-correlationid"].to_str().unwrap()).is_ok());
+    assert_eq!(a.headers["x-ratelimit-limit"], "10000");
+    // Unknown paths and methods answer with the envelope.
+    assert!(
+        s.get("/insights/v1/mpn/Nope", &t)
+            .await
+            .error(404)
+            .contains("No such endpoint")
+    );
+    assert_eq!(
+        s.call(Method::PATCH, Q, Some(&t), None).await.error(405),
+        "This method is not allowed on this path"
+    );
+    // No token → 401 envelope.
+    assert!(
+        s.call(Method::GET, Q, None, None)
+            .await
+            .error(401)
+            .contains("No access token")
+    );
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_rate_limit() {
+    let s = TestServer::start_with(Db::Sqlite, |c| {
+        c.rate_limit.burst = 3;
+        c.rate_limit.per_second = 0.01;
+    })
+    .await;
+    let t = s.demo_token().await;
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let a = s.get("/insights/v1/mpn/ScheduledDataset", &t).await;
+        assert_eq!(a.status, 200);
+        remaining.push(
+            a.headers["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+    let refused = s.get("/insights/v1/mpn/ScheduledDataset", &t).await;
+    assert!(refused.error(429).contains("Too many requests"));
+    assert!(
+        refused.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(refused.headers["x-ratelimit-limit"], "3");
+}
+
+#[tokio::test]
+async fn panics_become_a_500_envelope_and_the_server_keeps_serving() {
+    use axum::routing::get;
+    use tower::ServiceExt;
+    let app = axum::Router::new()
+        .route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("boom");
+                }
+                "unreachable"
+            }),
+        )
+        .route("/fine", get(|| async { "fine" }))
+        .layer(axum::middleware::from_fn(server::http::correlate));
+    let req = |p: &str| {
+        axum::http::Request::builder()
+            .uri(p)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let res = app.clone().oneshot(req("/boom")).await.unwrap();
+    assert_eq!(res.status(), 500);
+    let id = res.headers()["ms-correlationid"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = serde_json::from_slice(
+        &axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["statusCode"], 500);
+    assert!(body["message"].as_str().unwrap().contains(&id));
+    assert_eq!(app.oneshot(req("/fine")).await.unwrap().status(), 200);
+}
