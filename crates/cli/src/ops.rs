@@ -18,13 +18,13 @@ use server::identity::{self, AppSpec};
 #[derive(Args, Debug, Clone)]
 pub struct ServerDir {
     /// The data directory (default ./openinsights-data).
-    #[arg(long, env = "OPENINSIGHTS_DATA_DIR")]
+    #[arg(long, env = "OPENINSIGHTS_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// A TOML config file; `OPENINSIGHTS__SECTION__KEY` variables override it.
-    #[arg(long, env = "OPENINSIGHTS_CONFIG")]
+    #[arg(long, env = "OPENINSIGHTS_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// `postgres://...` to keep metadata in PostgreSQL instead of SQLite.
-    #[arg(long, env = "OPENINSIGHTS_DATABASE_URL")]
+    #[arg(long, env = "OPENINSIGHTS_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 }
 

@@ -2,6 +2,8 @@
 //! arguments, exit codes and output as a user sees them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod serve;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

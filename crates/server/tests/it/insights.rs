@@ -650,3 +650,50 @@ async fn panics_become_a_500_envelope_and_the_server_keeps_serving() {
     assert!(body["message"].as_str().unwrap().contains(&id));
     assert_eq!(app.oneshot(req("/fine")).await.unwrap().status(), 200);
 }
+
+on_both!(report_viewers_get_restricted_columns_redacted, |db| {
+    let s = TestServer::start(db).await;
+    let tenant = s.tenant();
+    let app = s
+        .call(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/apps"),
+            Some(&s.admin),
+            Some(json!({"name": "viewer", "roles": "ReportViewer", "apis": "insights"})),
+        )
+        .await;
+    let (client, secret) = (
+        app.first()["clientId"].as_str().unwrap().to_string(),
+        app.first()["clientSecret"].as_str().unwrap().to_string(),
+    );
+    let viewer = s
+        .app_token(&tenant, &client, &secret, crate::support::INSIGHTS)
+        .await;
+    let executive = s.demo_token().await;
+    let path = format!(
+        "{Q}/testQueryResult?exportQuery=SELECT+CustomerName,TotalACR+FROM+AzureUsage+TIMESPAN+LAST_3_MONTHS"
+    );
+    let full = s.get(&path, &executive).await;
+    assert_eq!(full.status, 200, "{}", full.body);
+    assert_eq!(full.body["dataRedacted"], false);
+    let rows = full.body["value"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().any(|r| r["TotalACR"].is_number()));
+    let redacted = s.get(&path, &viewer).await;
+    assert_eq!(redacted.status, 200, "{}", redacted.body);
+    assert_eq!(redacted.body["dataRedacted"], true);
+    let rows = redacted.body["value"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["TotalACR"].is_null() && r["CustomerName"].is_string())
+    );
+    // Without a restricted column nothing is redacted.
+    let plain = s
+        .get(
+            &format!("{Q}/testQueryResult?exportQuery=SELECT+CustomerName+FROM+AzureUsage"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(plain.body["dataRedacted"], false);
+});
