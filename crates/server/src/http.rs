@@ -60,7 +60,15 @@ pub fn normalize(mut req: Request) -> Request {
 
 /// The outermost middleware: correlation id, request log, panic safety.
 pub async fn correlate(req: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
+    // A caller's own correlation id (a UUID) is kept, so both sides' logs
+    // name the call alike; anything else gets a fresh one.
+    let id = req
+        .headers()
+        .get("ms-correlationid")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(uuid::Uuid::new_v4)
+        .to_string();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = Instant::now();

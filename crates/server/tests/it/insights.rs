@@ -559,6 +559,26 @@ on_both!(bodies_paths_and_envelope, |db| {
     assert_eq!(a.headers["content-type"], "application/json; charset=utf-8");
     assert!(uuid::Uuid::parse_str(a.headers["ms-correlationid"].to_str().unwrap()).is_ok());
     assert_eq!(a.headers["x-ratelimit-limit"], "10000");
+    // A caller's correlation id is echoed; garbage is replaced.
+    let mine = uuid::Uuid::new_v4().to_string();
+    let res = s
+        .http
+        .get(format!("{}/insights/v1/mpn/ScheduledDataset", s.url))
+        .bearer_auth(&t)
+        .header("MS-CorrelationId", &mine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["ms-correlationid"], mine.as_str());
+    let res = s
+        .http
+        .get(format!("{}/insights/v1/mpn/ScheduledDataset", s.url))
+        .bearer_auth(&t)
+        .header("MS-CorrelationId", "x'; DROP")
+        .send()
+        .await
+        .unwrap();
+    assert!(uuid::Uuid::parse_str(res.headers()["ms-correlationid"].to_str().unwrap()).is_ok());
     // Unknown paths and methods answer with the envelope.
     assert!(
         s.get("/insights/v1/mpn/Nope", &t)
