@@ -36,51 +36,44 @@ pub async fn hash(secret: Secret) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-/// Roles in their canonical spelling; unknown ones are refused.
-pub fn canonical_roles(roles: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut out = Vec::new();
-    for r in roles
+/// Names in their canonical spelling (any case, comma or space separated
+/// accepted); unknown ones are refused naming the allowed ones.
+fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items
         .iter()
         .flat_map(|r| r.split([',', ' ']))
         .filter(|r| !r.is_empty())
     {
-        let known = ROLES
+        let name = known
             .iter()
-            .find(|k| k.eq_ignore_ascii_case(r))
+            .find(|k| k.eq_ignore_ascii_case(item))
             .ok_or_else(|| {
                 ApiError::bad_request(format!(
-                    "Unknown role '{r}'; roles are {}",
-                    ROLES.join(", ")
+                    "Unknown {what} '{item}'; {what}s are {}",
+                    known.join(", ")
                 ))
             })?;
-        if !out.iter().any(|o: &String| o == known) {
-            out.push(known.to_string());
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
         }
     }
     Ok(out)
 }
 
+/// Roles in their canonical spelling; unknown ones are refused.
+pub fn canonical_roles(roles: &[String]) -> Result<Vec<String>, ApiError> {
+    canonical(roles, &ROLES, "role")
+}
+
+/// APIs in their canonical spelling; none given means both.
 fn canonical_apis(apis: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut out = Vec::new();
-    for a in apis
-        .iter()
-        .flat_map(|a| a.split([',', ' ']))
-        .filter(|a| !a.is_empty())
-    {
-        let known = APIS
-            .iter()
-            .find(|k| k.eq_ignore_ascii_case(a))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("Unknown API '{a}'; APIs are {}", APIS.join(", ")))
-            })?;
-        if !out.iter().any(|o: &String| o == known) {
-            out.push(known.to_string());
-        }
-    }
-    if out.is_empty() {
-        out = APIS.iter().map(|a| a.to_string()).collect();
-    }
-    Ok(out)
+    let out = canonical(apis, &APIS, "API")?;
+    Ok(if out.is_empty() {
+        APIS.iter().map(|a| a.to_string()).collect()
+    } else {
+        out
+    })
 }
 
 pub async fn create_tenant(

@@ -622,8 +622,7 @@ async fn create_report(
     let execute_now = fields.boolean("ExecuteNow")?.unwrap_or(false);
     let query_start = fields.timestamp("QueryStartTime")?;
     let query_end = fields.timestamp("QueryEndTime")?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let report = if execute_now {
+    let (schedule, query_start, query_end) = if execute_now {
         match (query_start, query_end) {
             (Some(s), Some(e)) if s >= e => {
                 return Err(ApiError::bad_request(
@@ -637,56 +636,45 @@ async fn create_report(
             }
             _ => {}
         }
+        // StartTime, RecurrenceInterval and RecurrenceCount are ignored.
         let (format, callback_url, callback_method) = delivery(&state, &fields).await?;
-        Report {
-            id: id.clone(),
-            tenant_id: caller.tenant().to_string(),
-            name,
-            description,
-            query_id,
-            query_text,
-            created_by: caller.user(),
-            created_at: now,
-            modified_at: None,
-            execute_now: true,
+        let once = Schedule {
             start_time: now,
-            status: ReportStatus::Active,
             recurrence_interval: 0,
             recurrence_count: Some(1),
+            format,
             callback_url,
             callback_method,
-            format,
-            query_start,
-            query_end,
-        }
+        };
+        (once, query_start, query_end)
     } else {
         if query_start.is_some() || query_end.is_some() {
             return Err(ApiError::bad_request(
                 "QueryStartTime and QueryEndTime are only allowed with ExecuteNow=true",
             ));
         }
-        let s = schedule(&state, &fields, dataset, now).await?;
-        Report {
-            id: id.clone(),
-            tenant_id: caller.tenant().to_string(),
-            name,
-            description,
-            query_id,
-            query_text,
-            created_by: caller.user(),
-            created_at: now,
-            modified_at: None,
-            execute_now: false,
-            start_time: s.start_time,
-            status: ReportStatus::Active,
-            recurrence_interval: s.recurrence_interval,
-            recurrence_count: s.recurrence_count,
-            callback_url: s.callback_url,
-            callback_method: s.callback_method,
-            format: s.format,
-            query_start: None,
-            query_end: None,
-        }
+        (schedule(&state, &fields, dataset, now).await?, None, None)
+    };
+    let report = Report {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: caller.tenant().to_string(),
+        name,
+        description,
+        query_id,
+        query_text,
+        created_by: caller.user(),
+        created_at: now,
+        modified_at: None,
+        execute_now,
+        start_time: schedule.start_time,
+        status: ReportStatus::Active,
+        recurrence_interval: schedule.recurrence_interval,
+        recurrence_count: schedule.recurrence_count,
+        callback_url: schedule.callback_url,
+        callback_method: schedule.callback_method,
+        format: schedule.format,
+        query_start,
+        query_end,
     };
     let first = NewExecution {
         id: uuid::Uuid::new_v4().to_string(),
