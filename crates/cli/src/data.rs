@@ -314,8 +314,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let stream = engine.execute(&tenant, &plan, &opts).await?;
         match &args.output {
             None => {
-                let stdout = std::io::stdout();
-                let out = std::io::BufWriter::new(stdout.lock());
+                // `Stdout` (not its lock) is Send, as the writer needs.
+                let out = std::io::BufWriter::new(std::io::stdout());
                 write_stream(stream, &header, out, options).await
             }
             Some(path) => {

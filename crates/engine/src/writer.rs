@@ -253,13 +253,13 @@ impl<'a> ColumnWriter<'a> {
 }
 
 /// Writes a stream of batches as a report file to `out`, streaming.
-pub async fn write_stream<W: Write>(
+pub async fn write_stream<W: Write + Send>(
     mut stream: SendableRecordBatchStream,
     header: &[String],
     out: W,
     options: WriteOptions,
 ) -> Result<WriteStats> {
-    let mut sink: Box<dyn Write> = if options.gzip {
+    let mut sink: Box<dyn Write + Send + '_> = if options.gzip {
         Box::new(flate2::write::GzEncoder::new(
             out,
             flate2::Compression::fast(),

@@ -34,6 +34,7 @@ pub struct Config {
     pub external_issuer: Option<ExternalIssuerConfig>,
     pub rate_limit: RateLimitConfig,
     pub callbacks: CallbacksConfig,
+    pub reports: ReportsConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
 }
@@ -110,6 +111,36 @@ pub struct CallbacksConfig {
     pub allow_private: bool,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Hours a download link stays valid after the file was generated.
+    pub link_expiry_hours: i64,
+    /// Send downloads gzip-compressed even without `Accept-Encoding: gzip`.
+    pub always_gzip: bool,
+    /// Start report files with a UTF-8 byte order mark.
+    pub bom: bool,
+    /// Attempts before an execution is Failed.
+    pub max_attempts: i64,
+    /// Executions run at the same time by this process.
+    pub workers: usize,
+    /// Seconds a worker's claim lasts without renewal.
+    pub lease_secs: u64,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            link_expiry_hours: 24,
+            always_gzip: false,
+            bom: false,
+            max_attempts: 3,
+            workers: 2,
+            lease_secs: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
@@ -143,6 +174,7 @@ impl Default for Config {
             external_issuer: None,
             rate_limit: RateLimitConfig::default(),
             callbacks: CallbacksConfig::default(),
+            reports: ReportsConfig::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
         }

@@ -241,7 +241,13 @@ fn report_item(r: &Report) -> ReportItem {
     }
 }
 
-fn execution_item(e: &Execution, r: Option<&Report>) -> ExecutionItem {
+fn execution_item(state: &Shared, e: &Execution, r: Option<&Report>) -> ExecutionItem {
+    let link = match (e.status, e.expiry_time) {
+        (ExecutionStatus::Completed, Some(expiry)) => {
+            Some(crate::downloads::link(state, &e.id, expiry))
+        }
+        _ => None,
+    };
     ExecutionItem {
         execution_id: e.id.clone(),
         report_id: e.report_id.clone(),
@@ -252,7 +258,7 @@ fn execution_item(e: &Execution, r: Option<&Report>) -> ExecutionItem {
         format: r.map_or_else(|| "csv".into(), |r| r.format.clone()),
         execution_status: e.status.as_str().into(),
         report_location: e.location.clone(),
-        report_access_secure_link: None,
+        report_access_secure_link: link,
         report_expiry_time: e.expiry_time.map(format_time),
         report_generated_time: e.generated_time.map(format_time),
         due_time: format_time(e.due_time),
@@ -681,6 +687,7 @@ async fn create_report(
         due_time: report.start_time,
     };
     state.store.create_report(&report, &[first], now).await?;
+    state.scheduler.wake();
     Ok(ok(
         vec![report_item(&report)],
         "Report created successfully",
@@ -827,26 +834,6 @@ async fn pause_report(
     Ok(ok(vec![report_item(&report)], "Report paused successfully"))
 }
 
-/// The first slot of the report's original schedule at or after `now`,
-/// if the recurrence count leaves one.
-pub fn next_slot(report: &Report, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if report.recurrence_interval <= 0 {
-        return None;
-    }
-    let step = Duration::hours(report.recurrence_interval);
-    let k = if now <= report.start_time {
-        0
-    } else {
-        let elapsed = (now - report.start_time).num_seconds();
-        let step_secs = step.num_seconds();
-        (elapsed + step_secs - 1) / step_secs
-    };
-    if report.recurrence_count.is_some_and(|c| k >= c) {
-        return None;
-    }
-    Some(report.start_time + Duration::seconds(step.num_seconds().saturating_mul(k)))
-}
-
 async fn resume_report(
     State(state): State<Shared>,
     caller: Caller,
@@ -858,7 +845,7 @@ async fn resume_report(
         let next = if report.execute_now {
             Some(now)
         } else {
-            next_slot(&report, now)
+            scheduler::plan::first_from(&report, now)
         };
         let next = next.map(|due_time| NewExecution {
             id: uuid::Uuid::new_v4().to_string(),
@@ -868,6 +855,7 @@ async fn resume_report(
             .store
             .resume_report(caller.tenant(), &report.id, next.as_ref(), now)
             .await?;
+        state.scheduler.wake();
     }
     let report = existing_report(&state, &caller, &id).await?;
     Ok(ok(
@@ -928,7 +916,7 @@ async fn executions(
     }
     let items: Vec<ExecutionItem> = found
         .iter()
-        .map(|e| execution_item(e, reports.get(&e.report_id)))
+        .map(|e| execution_item(&state, e, reports.get(&e.report_id)))
         .collect();
     let path = format!("/insights/v1/mpn/ScheduledReport/execution/{report_ids}");
     let (page, next) = paginate(&state, &path, &params, items)?;

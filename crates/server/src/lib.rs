@@ -6,9 +6,10 @@
 
 pub mod admin;
 pub mod body;
-pub mod clock;
+pub mod callbacks;
 pub mod config;
 pub mod demo;
+pub mod downloads;
 pub mod error;
 pub mod http;
 pub mod identity;
@@ -30,7 +31,12 @@ pub struct State {
     pub store: store::Store,
     pub engine: engine::Engine,
     pub tokens: tokens::Tokens,
-    pub clock: clock::ServiceClock,
+    pub clock: scheduler::ServiceClock,
+    pub scheduler: Arc<scheduler::Scheduler>,
+    /// Signs download links and (per tenant) callbacks.
+    pub link_key: [u8; 32],
+    /// Wakes the callback sender.
+    pub deliveries: Arc<tokio::sync::Notify>,
     pub min_start_lead: chrono::Duration,
     /// The public base URL, no trailing slash.
     pub public_url: String,

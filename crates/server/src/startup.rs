@@ -12,7 +12,7 @@ use axum::extract::Request;
 use chrono::Utc;
 use rand::RngCore;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -20,6 +20,20 @@ use crate::{Shared, State};
 
 /// The settings row with the admin credential's SHA-256 fingerprint.
 const ADMIN_SETTING: &str = "admin_token_sha256";
+/// The settings row with the key that signs download links and callbacks.
+const LINK_KEY_SETTING: &str = "link_key";
+
+/// The link-signing key, created on first start (shared by replicas).
+async fn link_key(store: &store::Store) -> anyhow::Result<[u8; 32]> {
+    let mut fresh = [0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    let stored = store
+        .init_setting(LINK_KEY_SETTING, &hex::encode(fresh), Utc::now())
+        .await?;
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(stored.trim(), &mut key).context("the stored link key is corrupt")?;
+    Ok(key)
+}
 
 /// A server that is accepting connections.
 pub struct RunningServer {
@@ -29,6 +43,9 @@ pub struct RunningServer {
     pub state: Shared,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Stops the scheduler workers and the callback sender.
+    background: watch::Sender<bool>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -43,8 +60,15 @@ impl RunningServer {
     /// Waits until the server stops (after [`RunningServer::shutdown`] or
     /// a failure).
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("the server task failed")??;
+        let served = self.task.await.context("the server task failed");
+        // Background work stops after the listener: a running execution
+        // finishes (or, if the process is killed, is re-run after its lease).
+        let _ = self.background.send(true);
+        for w in self.workers {
+            let _ = w.await;
+        }
         self.state.store.close().await;
+        served??;
         Ok(())
     }
 
@@ -114,6 +138,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .merge(insights)
         .merge(crate::token_routes::routes())
+        .merge(crate::downloads::routes())
         .merge(crate::admin::routes(Arc::clone(&state)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(crate::http::not_found)
@@ -153,8 +178,34 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let admin_hash = admin_hash(&config, &store).await?;
     let min_start_lead = chrono::Duration::from_std(config.min_start_lead()?)
         .context("min_start_lead is too long")?;
+    let clock = scheduler::ServiceClock::new(config.clock_rate);
+    let deliveries = Arc::new(tokio::sync::Notify::new());
+    let scheduler = {
+        let r = &config.reports;
+        let notify = Arc::clone(&deliveries);
+        Arc::new(
+            scheduler::Scheduler::new(
+                store.clone(),
+                engine.clone(),
+                clock,
+                scheduler::SchedulerConfig {
+                    lease: std::time::Duration::from_secs(r.lease_secs.max(1)),
+                    max_attempts: r.max_attempts.max(1),
+                    link_expiry: chrono::Duration::hours(r.link_expiry_hours.max(1)),
+                    bom: r.bom,
+                    workers: r.workers.max(1),
+                    ..scheduler::SchedulerConfig::default()
+                },
+            )
+            .on_finish(move || notify.notify_waiters()),
+        )
+    };
+    let link_key = link_key(&store).await?;
     let state = Arc::new(State {
-        clock: crate::clock::ServiceClock::new(config.clock_rate),
+        clock,
+        scheduler: Arc::clone(&scheduler),
+        link_key,
+        deliveries,
         rate: crate::ratelimit::RateLimiter::new(
             config.rate_limit.burst,
             config.rate_limit.per_second,
@@ -173,6 +224,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .await
             .context("creating the demo tenant")?;
     }
+    let (background, stopped_bg) = watch::channel(false);
+    let mut workers = scheduler.spawn(stopped_bg.clone());
+    workers.push(tokio::spawn(crate::callbacks::run(
+        Arc::clone(&state),
+        stopped_bg,
+    )));
     let app = router(Arc::clone(&state));
     let app = tower::ServiceExt::<Request>::map_request(app, crate::http::normalize);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -192,5 +249,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         state,
         stop: Some(stop),
         task,
+        background,
+        workers,
     })
 }

@@ -7,6 +7,7 @@
 
 pub mod identity;
 pub mod reports;
+pub mod scheduling;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -21,6 +22,7 @@ pub use identity::{App, AppSecret, NewApp, RefreshToken, Tenant, User};
 pub use reports::{
     Execution, ExecutionFilter, ExecutionStatus, NewExecution, Report, ReportStatus, StoredQuery,
 };
+pub use scheduling::{Delivery, NewDelivery, Outcome};
 
 /// What can go wrong in the store. Messages are safe to show operators;
 /// the server maps `NotFound`/`Conflict` to 404/409 and the rest to 503/500.

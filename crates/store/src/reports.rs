@@ -207,7 +207,7 @@ fn report_of(row: &AnyRow) -> Result<Report> {
     })
 }
 
-fn execution_of(row: &AnyRow) -> Result<Execution> {
+pub(crate) fn execution_of(row: &AnyRow) -> Result<Execution> {
     let status: String = row.try_get("status")?;
     Ok(Execution {
         id: row.try_get("id")?,
@@ -230,7 +230,7 @@ fn execution_of(row: &AnyRow) -> Result<Execution> {
     })
 }
 
-async fn insert_executions(
+pub(crate) async fn insert_executions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant_id: &str,
     report_id: &str,

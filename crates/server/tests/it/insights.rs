@@ -121,10 +121,22 @@ on_both!(first_call_walkthrough, |db| {
     assert_eq!(now.first()["recurrenceCount"], 1);
     let now_id = now.first()["reportId"].as_str().unwrap().to_string();
 
-    let ex = s.get(&format!("{R}/execution/{now_id}"), &t).await;
+    // The one-off report runs at once: poll until its execution completed.
+    let mut ex = s.get(&format!("{R}/execution/{now_id}"), &t).await;
     assert_eq!(ex.status, 200, "{}", ex.body);
-    let e = ex.first();
-    assert_eq!(e["executionStatus"], "Pending");
+    assert!(
+        ["Pending", "Running", "Completed"]
+            .contains(&ex.first()["executionStatus"].as_str().unwrap())
+    );
+    for _ in 0..300 {
+        if ex.first()["executionStatus"] == "Completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ex = s.get(&format!("{R}/execution/{now_id}"), &t).await;
+    }
+    let e = ex.first().clone();
+    assert_eq!(e["executionStatus"], "Completed", "{e}");
     assert_eq!(e["reportId"], now_id);
     for key in [
         "executionId",
@@ -133,15 +145,41 @@ on_both!(first_call_walkthrough, |db| {
         "callbackMethod",
         "format",
         "dueTime",
+        "reportLocation",
+        "reportAccessSecureLink",
+        "reportExpiryTime",
+        "reportGeneratedTime",
+        "rowCount",
+        "byteCount",
+        "sha256",
     ] {
-        assert!(!e[key].is_null(), "{key}");
+        assert!(!e[key].is_null(), "{key}: {e}");
     }
+    // The secure link downloads the file without a token.
+    let file = s
+        .http
+        .get(e["reportAccessSecureLink"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = file.text().await.unwrap();
+    assert!(
+        text.starts_with("CustomerName,TotalMonthlyActiveUsers\r\n"),
+        "{text}"
+    );
+    assert_eq!(text.len() as i64, e["byteCount"].as_i64().unwrap());
+    assert_eq!(
+        text.lines().count() as i64 - 1,
+        e["rowCount"].as_i64().unwrap()
+    );
     // Several reports at once, newest execution of each.
     let both = s.get(&format!("{R}/execution/{now_id};{rid}"), &t).await;
     assert_eq!(both.body["totalCount"], 2);
     let none = s
         .get(
-            &format!("{R}/execution/{now_id}?executionStatus=Completed"),
+            &format!("{R}/execution/{now_id}?executionStatus=Failed"),
             &t,
         )
         .await;
@@ -164,7 +202,7 @@ on_both!(first_call_walkthrough, |db| {
     let all = s
         .get(
             &format!(
-                "{R}/execution/{now_id}?getLatestExecution=FALSE&executionStatus=pending;running"
+                "{R}/execution/{now_id}?getLatestExecution=FALSE&executionStatus=pending;running;COMPLETED"
             ),
             &t,
         )
