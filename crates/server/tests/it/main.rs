@@ -8,4 +8,5 @@ mod support;
 mod admin;
 mod insights;
 mod isolation;
+mod reports;
 mod tokens;
