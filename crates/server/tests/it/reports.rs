@@ -298,8 +298,11 @@ async fn downloads_are_exact_ranged_gzipped_signed_and_expire() {
     assert_eq!(s.http.get(&fresh).send().await.unwrap().status(), 410);
 }
 
+/// One received call: method, URI, signature, delivery id, body.
+type Call = (String, String, Option<String>, Option<String>, String);
+
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(String, String, Option<String>, Option<String>, String)>>>);
+struct Received(Arc<Mutex<Vec<Call>>>);
 
 async fn receiver(failures: usize) -> (String, Received) {
     use axum::extract::{Request, State};
