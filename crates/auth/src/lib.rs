@@ -22,4 +22,4 @@ pub use error::AuthError;
 pub use keys::{KeySet, SigningKey};
 pub use limiter::FailureLimiter;
 pub use secret::{Secret, hash_secret, verify_secret, verify_secret_or_dummy};
-pub use token::{AccessClaims, ClaimMapping, Principal, Verifier, issue, token_kid};
+pub use token::{AccessClaims, ClaimMapping, Principal, Verifier, issue, token_exp, token_kid};

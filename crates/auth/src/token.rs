@@ -293,6 +293,17 @@ impl Verifier {
     }
 }
 
+/// The `exp` claim of a token, without verifying anything (for caching a
+/// token that was verified: it must not outlive its expiry).
+pub fn token_exp(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()?
+        .get("exp")?
+        .as_i64()
+}
+
 /// The `kid` a token's header names, without verifying anything (to pick
 /// or refresh the key set that will verify it).
 pub fn token_kid(token: &str) -> Option<String> {

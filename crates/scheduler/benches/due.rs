@@ -24,7 +24,9 @@ fn report(i: usize, start: chrono::DateTime<Utc>, execute_now: bool) -> Report {
         name: format!("r{i}"),
         description: String::new(),
         query_id: "q".into(),
-        query_text: "SELECT CustomerName, TotalMonthlyActiveUsers FROM OfficeUsage TIMESPAN LAST_MONTH".into(),
+        query_text:
+            "SELECT CustomerName, TotalMonthlyActiveUsers FROM OfficeUsage TIMESPAN LAST_MONTH"
+                .into(),
         created_by: "bench".into(),
         created_at: Utc::now(),
         modified_at: None,
@@ -45,16 +47,33 @@ async fn fill(store: &Store, n: usize, due: impl Fn(usize) -> (chrono::DateTime<
     for i in 0..n {
         let (at, now) = due(i);
         let r = report(i, at, now);
-        let first = NewExecution { id: uuid::Uuid::new_v4().to_string(), due_time: at };
-        store.create_report(&r, &[first], Utc::now()).await.expect("insert");
+        let first = NewExecution {
+            id: uuid::Uuid::new_v4().to_string(),
+            due_time: at,
+        };
+        store
+            .create_report(&r, &[first], Utc::now())
+            .await
+            .expect("insert");
     }
 }
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -64,9 +83,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn setup(dir: &std::path::Path) -> (Store, engine::Engine) {
-    let store = Store::open_sqlite(&dir.join("metadata.db")).await.expect("store");
+    let store = Store::open_sqlite(&dir.join("metadata.db"))
+        .await
+        .expect("store");
     store
-        .create_tenant(&Tenant { id: "bench".into(), name: "bench".into(), domains: vec![], created_at: Utc::now() })
+        .create_tenant(&Tenant {
+            id: "bench".into(),
+            name: "bench".into(),
+            domains: vec![],
+            created_at: Utc::now(),
+        })
         .await
         .expect("tenant");
     let engine = engine::Engine::new(engine::DataStore::local(dir).expect("data")).expect("engine");
@@ -81,16 +107,37 @@ async fn main() {
     let clock = ServiceClock::new(RATE);
     let minute = clock.now() + Duration::minutes(3); // ~3 s of wall time to fill
     let filling = Instant::now();
-    fill(&store, 1_000, |i| (minute + Duration::milliseconds((i as i64 * 60_000) / 1_000), true)).await;
+    fill(&store, 1_000, |i| {
+        (
+            minute + Duration::milliseconds((i as i64 * 60_000) / 1_000),
+            true,
+        )
+    })
+    .await;
     fill(&store, 9_000, |_| (minute + Duration::days(30), false)).await;
-    eprintln!("filled 10,000 reports in {:.1} s", filling.elapsed().as_secs_f64());
-    let sched = Arc::new(Scheduler::new(store.clone(), engine, clock, SchedulerConfig::default()));
+    eprintln!(
+        "filled 10,000 reports in {:.1} s",
+        filling.elapsed().as_secs_f64()
+    );
+    let sched = Arc::new(Scheduler::new(
+        store.clone(),
+        engine,
+        clock,
+        SchedulerConfig::default(),
+    ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = sched.spawn(stopped);
     let t0 = Instant::now();
-    let filter = store::ExecutionFilter { statuses: vec![store::ExecutionStatus::Completed], ..Default::default() };
+    let filter = store::ExecutionFilter {
+        statuses: vec![store::ExecutionStatus::Completed],
+        ..Default::default()
+    };
     loop {
-        let done = store.executions("bench", &filter).await.expect("list").len();
+        let done = store
+            .executions("bench", &filter)
+            .await
+            .expect("list")
+            .len();
         if done >= 1_000 || t0.elapsed() > StdDuration::from_secs(600) {
             break;
         }
@@ -99,14 +146,28 @@ async fn main() {
     let done = store.executions("bench", &filter).await.expect("list");
     let mut lags: Vec<f64> = done
         .iter()
-        .filter_map(|e| e.started_time.map(|s| (s - e.due_time).num_milliseconds() as f64 / 1000.0 / RATE))
+        .filter_map(|e| {
+            e.started_time
+                .map(|s| (s - e.due_time).num_milliseconds() as f64 / 1000.0 / RATE)
+        })
         .collect();
     lags.sort_by(|a, b| a.total_cmp(b));
     let first_due = done.iter().map(|e| e.due_time).min().expect("some");
-    let last_done = done.iter().filter_map(|e| e.generated_time).max().expect("some");
+    let last_done = done
+        .iter()
+        .filter_map(|e| e.generated_time)
+        .max()
+        .expect("some");
     let span = (last_done - first_due).num_milliseconds() as f64 / 1000.0 / RATE;
-    println!("due burst: {} executions completed; due-to-start lag (wall) p50 {:.3} s, p99 {:.3} s, max {:.3} s; {:.0} executions/s over {:.1} s",
-        done.len(), percentile(&lags, 0.5), percentile(&lags, 0.99), lags.last().copied().unwrap_or(f64::NAN), done.len() as f64 / span.max(1e-9), span);
+    println!(
+        "due burst: {} executions completed; due-to-start lag (wall) p50 {:.3} s, p99 {:.3} s, max {:.3} s; {:.0} executions/s over {:.1} s",
+        done.len(),
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().copied().unwrap_or(f64::NAN),
+        done.len() as f64 / span.max(1e-9),
+        span
+    );
     let _ = stop.send(true);
     for w in workers {
         let _ = w.await;
@@ -119,8 +180,16 @@ async fn main() {
     let far = clock.now() + Duration::days(30);
     let filling = Instant::now();
     fill(&store, 100_000, |_| (far, false)).await;
-    eprintln!("filled 100,000 reports in {:.1} s", filling.elapsed().as_secs_f64());
-    let sched = Arc::new(Scheduler::new(store.clone(), engine, clock, SchedulerConfig::default()));
+    eprintln!(
+        "filled 100,000 reports in {:.1} s",
+        filling.elapsed().as_secs_f64()
+    );
+    let sched = Arc::new(Scheduler::new(
+        store.clone(),
+        engine,
+        clock,
+        SchedulerConfig::default(),
+    ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let before = cpu_seconds();
     let t0 = Instant::now();
@@ -128,7 +197,12 @@ async fn main() {
     tokio::time::sleep(StdDuration::from_secs(20)).await;
     let cpu = cpu_seconds() - before;
     let wall = t0.elapsed().as_secs_f64();
-    println!("idle with 100,000 active reports: {:.3} CPU s over {:.1} s wall = {:.2}% of one core", cpu, wall, cpu / wall * 100.0);
+    println!(
+        "idle with 100,000 active reports: {:.3} CPU s over {:.1} s wall = {:.2}% of one core",
+        cpu,
+        wall,
+        cpu / wall * 100.0
+    );
     let _ = stop.send(true);
     for w in workers {
         let _ = w.await;

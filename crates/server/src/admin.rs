@@ -171,6 +171,7 @@ async fn delete_tenant(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("Tenant '{id}' not found")))?;
     state.store.delete_tenant(&t.id).await?;
+    state.tokens.forget_apps();
     Ok(answer(
         StatusCode::OK,
         vec![tenant_json(&t)],
@@ -233,6 +234,7 @@ async fn delete_app(
         .store
         .delete_app(&app.tenant_id, &app.client_id)
         .await?;
+    state.tokens.forget_apps();
     Ok(answer(
         StatusCode::OK,
         vec![app_json(&app)],

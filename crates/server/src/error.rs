@@ -107,17 +107,21 @@ impl From<engine::EngineError> for ApiError {
     }
 }
 
+/// Already serialised JSON with the content type every answer carries.
+pub fn json_bytes(status: StatusCode, bytes: impl Into<axum::body::Bytes>) -> Response {
+    let bytes: axum::body::Bytes = bytes.into();
+    let mut res = (status, bytes).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    res
+}
+
 /// JSON with the content type every answer carries.
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut res = (status, bytes).into_response();
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-            res
-        }
+        Ok(bytes) => json_bytes(status, bytes),
         Err(e) => {
             tracing::error!(error = %e, "serialising a response");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -305,6 +305,18 @@ fn tenant_id(caller: &Caller) -> Result<engine::TenantId, ApiError> {
 
 async fn datasets(_caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let params = Params::parse(raw);
+    if params.get("datasetName").is_none() {
+        // The catalog never changes while the server runs: answer the
+        // full list from bytes made once.
+        static ALL: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+        let bytes = ALL.get_or_init(|| {
+            let items: Vec<DatasetItem> = catalog().datasets().iter().map(dataset_item).collect();
+            serde_json::to_vec(&Envelope::ok(items, "Datasets fetched successfully"))
+                .unwrap_or_default()
+                .into()
+        });
+        return Ok(crate::error::json_bytes(StatusCode::OK, bytes.clone()));
+    }
     let items: Vec<DatasetItem> = match params.get("datasetName") {
         Some(name) => {
             let d = catalog().dataset(name).ok_or_else(|| {
@@ -349,6 +361,7 @@ async fn create_query(
         created_at: state.clock.now(),
     };
     state.store.create_query(&q).await?;
+    state.list_cache.forget(caller.tenant());
     Ok(ok(vec![user_query_item(&q)], "Query created successfully"))
 }
 
@@ -357,6 +370,10 @@ async fn list_queries(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let key = raw.clone().unwrap_or_default();
+    if let Some(bytes) = state.list_cache.get(caller.tenant(), &key) {
+        return Ok(crate::error::json_bytes(StatusCode::OK, bytes));
+    }
     let params = Params::parse(raw);
     let include_system = params.boolean("includeSystemQueries", true)?;
     let only_system = params.boolean("includeOnlySystemQueries", false)?;
@@ -381,7 +398,11 @@ async fn list_queries(
         items.retain(|q| q.name.eq_ignore_ascii_case(name));
     }
     let (page, next) = paginate(&state, "/insights/v1/mpn/ScheduledQueries", &params, items)?;
-    Ok(paged(page, next, "Queries fetched successfully"))
+    let mut env = Envelope::ok(page, "Queries fetched successfully");
+    env.next_link = next;
+    let bytes = axum::body::Bytes::from(serde_json::to_vec(&env).map_err(ApiError::internal)?);
+    state.list_cache.put(caller.tenant(), &key, bytes.clone());
+    Ok(crate::error::json_bytes(StatusCode::OK, bytes))
 }
 
 async fn delete_query(
@@ -395,7 +416,8 @@ async fn delete_query(
     let deleted = state
         .store
         .delete_query(caller.tenant(), &id)
-        .await?
+        .await
+        .inspect(|_| state.list_cache.forget(caller.tenant()))?
         .ok_or_else(|| ApiError::not_found(format!("Query '{id}' not found")))?;
     Ok(ok(
         vec![user_query_item(&deleted)],

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod insights;
+pub mod listcache;
 pub mod netguard;
 pub mod ratelimit;
 pub mod startup;
@@ -41,6 +42,7 @@ pub struct State {
     /// The public base URL, no trailing slash.
     pub public_url: String,
     pub failures: auth::FailureLimiter,
+    pub list_cache: listcache::ListCache,
     pub rate: ratelimit::RateLimiter,
     /// SHA-256 of the admin credential.
     pub admin_hash: [u8; 32],

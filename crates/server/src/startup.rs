@@ -211,6 +211,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             config.rate_limit.per_second,
         ),
         failures: auth::FailureLimiter::new(),
+        list_cache: crate::listcache::ListCache::new(store.backend() == store::Backend::Sqlite),
         min_start_lead,
         public_url: public_url.clone(),
         admin_hash,
