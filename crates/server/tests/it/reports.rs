@@ -431,3 +431,60 @@ async fn private_callback_targets_are_refused_by_default() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_execution_is_retried_then_failed_with_a_reason() {
+    let s = fast(Db::Sqlite, |_| {}).await;
+    let t = s.demo_token().await;
+    let (qid, _) = service_now(&s, &t).await;
+    // Break the tenant's OfficeUsage files: every run of the query fails.
+    let dir = s
+        .state()
+        .config
+        .data_dir
+        .join("data/OfficeUsage")
+        .join(format!("tenant={}", s.tenant()));
+    let mut broken = 0;
+    for month in std::fs::read_dir(&dir).unwrap() {
+        let month = month.unwrap().path();
+        if !month.is_dir() || month.ends_with("_manifest") {
+            continue;
+        }
+        for f in std::fs::read_dir(&month).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "parquet") {
+                std::fs::write(&f, b"not parquet at all").unwrap();
+                broken += 1;
+            }
+        }
+    }
+    assert!(broken > 0);
+    let r = s
+        .post(
+            R,
+            &t,
+            json!({"ReportName": "doomed", "QueryId": qid, "ExecuteNow": true}),
+        )
+        .await;
+    let rid = r.first()["reportId"].as_str().unwrap().to_string();
+    let list = wait_for(&s, &t, &rid, |l| {
+        l.first().is_some_and(|e| e["executionStatus"] == "Failed")
+    })
+    .await;
+    assert_eq!(list.len(), 1);
+    let reason = list[0]["failureReason"].as_str().unwrap();
+    assert!(reason.starts_with("the query failed"), "{reason}");
+    assert!(list[0]["reportAccessSecureLink"].is_null());
+    let stored = s
+        .state()
+        .store
+        .execution_by_id(list[0]["executionId"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.attempts, 3, "bounded retries");
+    assert_eq!(
+        s.get(&format!("{R}?reportId={rid}"), &t).await.first()["reportStatus"],
+        "Inactive"
+    );
+}
