@@ -49,6 +49,7 @@ pub fn routes(state: Shared) -> Router<Shared> {
             "/admin/v1/tenants/{tenant}/users/{username}",
             delete(delete_user),
         )
+        .route("/admin/v1/tenants/{tenant}/callback-key", get(callback_key))
         .route("/admin/v1/keys/rotate", post(rotate))
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }
@@ -324,6 +325,26 @@ async fn delete_user(
         StatusCode::OK,
         vec![user_json(&user)],
         "User deleted successfully",
+    ))
+}
+
+/// The key a tenant's callback receivers verify `X-Insights-Signature` with.
+async fn callback_key(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let t = state
+        .store
+        .resolve_tenant(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Tenant '{id}' not found")))?;
+    let key = hex::encode(crate::downloads::callback_key(&state, &t.id));
+    Ok(answer(
+        StatusCode::OK,
+        vec![
+            json!({"tenantId": t.id, "callbackSigningKey": key, "algorithm": "HMAC-SHA256, hex key bytes"}),
+        ],
+        "Callback signing key fetched",
     ))
 }
 

@@ -335,6 +335,19 @@ async fn callbacks_are_signed_retried_and_guarded() {
     let t = s.demo_token().await;
     let (qid, _) = service_now(&s, &t).await;
     let key = server::downloads::callback_key(s.state(), &s.tenant());
+    // Operators hand the same key to the tenant from the admin API.
+    let published = s
+        .call(
+            Method::GET,
+            &format!("/admin/v1/tenants/{}/callback-key", s.tenant()),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        published.first()["callbackSigningKey"],
+        hex::encode(&key).as_str()
+    );
     let sign = |payload: &str| {
         server::downloads::signature(&key, payload.as_bytes())
             .to_str()
