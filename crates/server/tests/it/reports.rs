@@ -198,7 +198,7 @@ async fn pause_skips_without_backfill_update_replans_delete_removes_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_are_exact_ranged_gzipped_signed_and_expire() {
-    let s = fast(Db::Sqlite, |c| c.reports.link_expiry_hours = 2).await;
+    let s = fast(Db::Sqlite, |c| c.reports.link_expiry_hours = 5).await;
     let t = s.demo_token().await;
     let (qid, _) = service_now(&s, &t).await;
     let r = s.post(R, &t, json!({"ReportName": "Usage report", "QueryId": qid, "ExecuteNow": true, "Format": "TSV"})).await;
@@ -286,8 +286,8 @@ async fn downloads_are_exact_ranged_gzipped_signed_and_expire() {
         let a = crate::support::answer(s.http.get(&tampered).send().await.unwrap()).await;
         assert!(a.error(403).contains("not valid"), "{tampered}");
     }
-    // Two service hours pass in two wall seconds: the link expires → 410.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Five service hours pass in five wall seconds: the link expires → 410.
+    tokio::time::sleep(Duration::from_millis(5500)).await;
     let a = crate::support::answer(s.http.get(&link).send().await.unwrap()).await;
     assert!(a.error(410).contains("expired"));
     // The executions list hands out a fresh link... of an expired file: also 410.
