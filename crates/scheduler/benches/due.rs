@@ -181,20 +181,36 @@ async fn main() {
     let clock = ServiceClock::new(RATE);
     let at = clock.now() + Duration::seconds(2);
     fill(&store, 1_000, |_| (at, true)).await;
-    let sched = Arc::new(Scheduler::new(store.clone(), engine, clock, SchedulerConfig::default()));
+    let sched = Arc::new(Scheduler::new(
+        store.clone(),
+        engine,
+        clock,
+        SchedulerConfig::default(),
+    ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = sched.spawn(stopped);
     loop {
-        let done = store.executions("bench", &filter).await.expect("list").len();
+        let done = store
+            .executions("bench", &filter)
+            .await
+            .expect("list")
+            .len();
         if done >= 1_000 {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
     let done = store.executions("bench", &filter).await.expect("list");
-    let last = done.iter().filter_map(|e| e.generated_time).max().expect("some");
+    let last = done
+        .iter()
+        .filter_map(|e| e.generated_time)
+        .max()
+        .expect("some");
     let drain = (last - at).num_milliseconds().max(1) as f64 / 1000.0;
-    println!("burst: 1,000 executions due at once drained in {drain:.1} s = {:.0} executions/s (2 workers, whole seconds)", 1_000.0 / drain);
+    println!(
+        "burst: 1,000 executions due at once drained in {drain:.1} s = {:.0} executions/s (2 workers, whole seconds)",
+        1_000.0 / drain
+    );
     let _ = stop.send(true);
     for w in workers {
         let _ = w.await;

@@ -67,32 +67,41 @@ macro_rules! execution_columns {
     };
 }
 
-macro_rules! runnable {
+// Two claims, each served by its own index: due Pending executions
+// (`executions_due`) and Running ones whose lease expired
+// (`executions_lease`). One OR-ed condition would scan the table.
+macro_rules! due {
     () => {
-        "((status = 'Pending' AND due_time <= $3 AND (not_before IS NULL OR not_before <= $3)) \
-          OR (status = 'Running' AND lease_until < $4))"
+        "status = 'Pending' AND due_time <= $3 AND (not_before IS NULL OR not_before <= $3)"
+    };
+}
+macro_rules! expired {
+    () => {
+        "status = 'Running' AND lease_until < $4"
+    };
+}
+macro_rules! claim {
+    ($cond:tt, $order:literal, $lock:literal) => {
+        concat!(
+            "UPDATE executions SET status = 'Running', lease_owner = $1, lease_until = $2, \
+             started_time = $3, attempts = attempts + 1 WHERE id = (SELECT id FROM executions WHERE ",
+            $cond!(),
+            " ORDER BY ",
+            $order,
+            " LIMIT 1",
+            $lock,
+            ") AND ",
+            $cond!(),
+            " RETURNING ",
+            execution_columns!()
+        )
     };
 }
 
-const CLAIM_SQLITE: &str = concat!(
-    "UPDATE executions SET status = 'Running', lease_owner = $1, lease_until = $2, \
-     started_time = $3, attempts = attempts + 1 WHERE id = (SELECT id FROM executions WHERE ",
-    runnable!(),
-    " ORDER BY due_time, seq LIMIT 1) AND ",
-    runnable!(),
-    " RETURNING ",
-    execution_columns!()
-);
-
-const CLAIM_POSTGRES: &str = concat!(
-    "UPDATE executions SET status = 'Running', lease_owner = $1, lease_until = $2, \
-     started_time = $3, attempts = attempts + 1 WHERE id = (SELECT id FROM executions WHERE ",
-    runnable!(),
-    " ORDER BY due_time, seq LIMIT 1 FOR UPDATE SKIP LOCKED) AND ",
-    runnable!(),
-    " RETURNING ",
-    execution_columns!()
-);
+const CLAIM_DUE_SQLITE: &str = claim!(due, "due_time, seq", "");
+const CLAIM_DUE_POSTGRES: &str = claim!(due, "due_time, seq", " FOR UPDATE SKIP LOCKED");
+const CLAIM_EXPIRED_SQLITE: &str = claim!(expired, "lease_until", "");
+const CLAIM_EXPIRED_POSTGRES: &str = claim!(expired, "lease_until", " FOR UPDATE SKIP LOCKED");
 
 macro_rules! delivery_columns {
     () => {
@@ -146,18 +155,27 @@ impl Store {
         wall_now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Execution>> {
-        let sql = match self.backend() {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
+        let claims = match self.backend() {
+            Backend::Sqlite => [CLAIM_DUE_SQLITE, CLAIM_EXPIRED_SQLITE],
+            Backend::Postgres => [CLAIM_DUE_POSTGRES, CLAIM_EXPIRED_POSTGRES],
         };
-        let row = sqlx::query(sql)
-            .bind(owner)
-            .bind(to_secs(lease_until))
-            .bind(to_secs(service_now))
-            .bind(to_secs(wall_now))
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(execution_of).transpose()
+        for (i, sql) in claims.into_iter().enumerate() {
+            let query = sqlx::query(sql)
+                .bind(owner)
+                .bind(to_secs(lease_until))
+                .bind(to_secs(service_now));
+            // Only the expired-lease claim compares with wall time ($4).
+            let query = if i == 1 {
+                query.bind(to_secs(wall_now))
+            } else {
+                query
+            };
+            let row = query.fetch_optional(self.pool()).await?;
+            if let Some(row) = row {
+                return execution_of(&row).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     /// Extends a lease; false when the execution is no longer ours.
