@@ -510,8 +510,10 @@ impl Store {
              client_id, user_id, resource, scope, version, expires_at, created_at",
         )
         .bind(token_hash)
-        .fetch_optional(self.pool())
-        .await?;
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .next();
         row.as_ref().map(refresh_of).transpose()
     }
 

@@ -170,7 +170,9 @@ impl Store {
             } else {
                 query
             };
-            let row = query.fetch_optional(self.pool()).await?;
+            // fetch_all, not fetch_optional: SQLite commits an UPDATE ...
+            // RETURNING only when the statement has run to its end.
+            let row = query.fetch_all(self.pool()).await?.into_iter().next();
             if let Some(row) = row {
                 return execution_of(&row).map(Some);
             }
@@ -357,8 +359,10 @@ impl Store {
             .bind(to_secs(lease_until))
             .bind(to_secs(service_now))
             .bind(to_secs(wall_now))
-            .fetch_optional(self.pool())
-            .await?;
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .next();
         row.as_ref().map(delivery_of).transpose()
     }
 
