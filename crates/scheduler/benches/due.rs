@@ -107,8 +107,10 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, engine) = setup(dir.path()).await;
     let clock = ServiceClock::new(RATE);
-    let minute = clock.now() + Duration::minutes(3); // ~3 s of wall time to fill
     let filling = Instant::now();
+    fill(&store, 9_000, |_| (clock.now() + Duration::days(30), false)).await;
+    // The minute starts 5 s after the last report is in.
+    let minute = clock.now() + Duration::seconds(6);
     fill(&store, 1_000, |i| {
         (
             minute + Duration::milliseconds((i as i64 * 60_000) / 1_000),
@@ -116,7 +118,6 @@ async fn main() {
         )
     })
     .await;
-    fill(&store, 9_000, |_| (minute + Duration::days(30), false)).await;
     eprintln!(
         "filled 10,000 reports in {:.1} s",
         filling.elapsed().as_secs_f64()
@@ -134,6 +135,7 @@ async fn main() {
         statuses: vec![store::ExecutionStatus::Completed],
         ..Default::default()
     };
+    let mut reported = Instant::now();
     loop {
         let done = store
             .executions("bench", &filter)
@@ -142,6 +144,13 @@ async fn main() {
             .len();
         if done >= 1_000 || t0.elapsed() > StdDuration::from_secs(600) {
             break;
+        }
+        if reported.elapsed() > StdDuration::from_secs(10) {
+            eprintln!(
+                "… {done} completed after {:.0} s",
+                t0.elapsed().as_secs_f64()
+            );
+            reported = Instant::now();
         }
         tokio::time::sleep(StdDuration::from_millis(200)).await;
     }
