@@ -6,6 +6,7 @@
 //! Exit codes: 0 success, 2 a query that does not check, a rejected batch
 //! or a usage error, 1 anything else.
 
+mod client;
 mod data;
 mod ops;
 
@@ -40,11 +41,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Work with report queries.
+    /// Work with report queries (offline: check, run; on the server:
+    /// create, list, test, delete).
     Query {
+        #[command(flatten)]
+        common: client::Common,
         #[command(subcommand)]
         command: QueryCommand,
     },
+    /// Sign in to a server and cache the token in a profile.
+    Login(client::LoginArgs),
+    /// Work with reports on the server.
+    Report {
+        #[command(flatten)]
+        common: client::Common,
+        #[command(subcommand)]
+        command: client::RemoteReport,
+    },
+    /// A report's executions on the server (`--wait` for the newest to finish).
+    Executions(client::ExecutionsArgs),
+    /// Download a report's file (resumes with Range, verifies SHA-256).
+    Download(client::DownloadArgs),
     /// Load rows into a tenant's dataset from CSV, NDJSON or Parquet files,
     /// in one atomic batch.
     Ingest(data::IngestArgs),
@@ -96,6 +113,8 @@ enum QueryCommand {
     /// Run a query over a tenant's data in the data directory and write the
     /// report file (CSV or TSV) to a file or standard output.
     Run(data::RunArgs),
+    #[command(flatten)]
+    Remote(client::RemoteQuery),
 }
 
 fn main() -> ExitCode {
@@ -141,11 +160,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::App { dir, command } => ops::identity(&dir, ops::Identity::App(command)),
         Command::User { dir, command } => ops::identity(&dir, ops::Identity::User(command)),
         Command::Keys { dir, command } => ops::identity(&dir, ops::Identity::Keys(command)),
+        Command::Login(args) => client::run(client::login(args)),
+        Command::Report { common, command } => client::run(client::report(common, command)),
+        Command::Executions(args) => client::run(client::executions(args)),
+        Command::Download(args) => client::run(client::download(args)),
+        Command::Query {
+            command: QueryCommand::Remote(command),
+            common,
+        } => client::run(client::query(common, command)),
         Command::Query {
             command: QueryCommand::Run(args),
+            ..
         } => data::run(args),
         Command::Query {
             command: QueryCommand::Check { text, at },
+            ..
         } => {
             let text = if text == "-" {
                 let mut buf = String::new();

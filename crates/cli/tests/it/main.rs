@@ -2,6 +2,7 @@
 //! arguments, exit codes and output as a user sees them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client;
 mod crash;
 mod serve;
 

@@ -15,12 +15,12 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_openinsights"))
 }
 
-struct Serve {
-    child: Child,
-    url: String,
+pub struct Serve {
+    pub child: Child,
+    pub url: String,
 }
 
-fn serve(dir: &std::path::Path, log: &std::path::Path) -> Serve {
+pub fn serve(dir: &std::path::Path, log: &std::path::Path) -> Serve {
     let mut child = bin()
         .args([
             "serve",

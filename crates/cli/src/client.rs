@@ -1,0 +1,812 @@
+//! The API client commands: `login` (a token per profile, cached in the
+//! user's config dir with mode 0600 and renewed automatically), queries,
+//! reports, executions and downloads against a running server, with
+//! aligned tables by default and `--json` for scripts.
+//!
+//! Exit codes: 0 success, 2 the server refused the request as invalid
+//! (400/409/413), 3 authentication or authorisation (401/403: run
+//! `openinsights login`), 4 not found (404/410), 1 anything else.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use comfy_table::Table;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Where profiles live: `$OPENINSIGHTS_CONFIG_DIR`, else the user's config
+/// dir (`~/.config/openinsights`).
+fn config_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("OPENINSIGHTS_CONFIG_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    Ok(dirs::config_dir()
+        .context("no user config directory; set OPENINSIGHTS_CONFIG_DIR")?
+        .join("openinsights"))
+}
+
+/// A logged-in profile: where the server is, how to get a token, and the
+/// current token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub base_url: String,
+    pub tenant: String,
+    pub resource: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub access_token: String,
+    #[serde(default)]
+    pub expires_on: i64,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+type Profiles = std::collections::BTreeMap<String, Profile>;
+
+fn load_profiles() -> anyhow::Result<Profiles> {
+    let path = config_dir()?.join("profiles.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a profiles file", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Profiles::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn save_profiles(profiles: &Profiles) -> anyhow::Result<()> {
+    let dir = config_dir()?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("profiles.json");
+    let tmp = dir.join("profiles.json.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(&serde_json::to_vec_pretty(profiles)?)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
+/// Options every client command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// The profile to use (see `openinsights login`).
+    #[arg(
+        long,
+        env = "OPENINSIGHTS_PROFILE",
+        default_value = "default",
+        global = true
+    )]
+    pub profile: String,
+    /// Print JSON (the API's `value` items) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Take everything from a credentials file such as the server's
+    /// demo-credentials.json.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// The server's base URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The tenant id or domain.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Read the client secret from standard input (first line).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Sign in as this user (password grant); the password is read from
+    /// standard input (after the client secret, if both are read).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Which API the token is for: insights or store.
+    #[arg(long, default_value = "insights")]
+    pub api: String,
+}
+
+const INSIGHTS: &str = "https://api.partnercenter.microsoft.com";
+const STORE: &str = "https://manage.devcenter.microsoft.com";
+
+/// A failed call, with the exit code scripts can rely on.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn failure_for(status: u16, message: &str) -> Failure {
+    let (code, hint) = match status {
+        401 => (
+            3,
+            " — the token expired or is not valid: run `openinsights login`",
+        ),
+        403 => (3, " — the token lacks the needed role"),
+        404 | 410 => (4, ""),
+        400 | 409 | 413 | 416 => (2, ""),
+        _ => (1, ""),
+    };
+    Failure {
+        code,
+        message: format!("{message} (HTTP {status}){hint}"),
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    name: String,
+    profile: Profile,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn request_token(
+    http: &reqwest::Client,
+    p: &Profile,
+    password: Option<&str>,
+) -> anyhow::Result<Profile> {
+    let mut form: Vec<(&str, String)> = vec![
+        ("client_id", p.client_id.clone()),
+        ("resource", p.resource.clone()),
+    ];
+    match (&p.refresh_token, password, &p.username) {
+        (_, Some(pw), Some(user)) => {
+            form.push(("grant_type", "password".into()));
+            form.push(("username", user.clone()));
+            form.push(("password", pw.to_string()));
+        }
+        (Some(rt), None, Some(_)) => {
+            form.push(("grant_type", "refresh_token".into()));
+            form.push(("refresh_token", rt.clone()));
+        }
+        _ => form.push(("grant_type", "client_credentials".into())),
+    }
+    if let Some(secret) = &p.client_secret {
+        form.push(("client_secret", secret.clone()));
+    }
+    let url = format!(
+        "{}/{}/oauth2/token",
+        p.base_url.trim_end_matches('/'),
+        p.tenant
+    );
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let res = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the token endpoint {url}"))?;
+    let status = res.status().as_u16();
+    let v: Value = res
+        .json()
+        .await
+        .context("the token endpoint did not answer JSON")?;
+    if status != 200 {
+        let why = v["error_description"].as_str().unwrap_or("refused");
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "sign-in failed: {} ({why})",
+                v["error"].as_str().unwrap_or("error")
+            ),
+        }
+        .into());
+    }
+    let mut out = p.clone();
+    out.access_token = v["access_token"].as_str().unwrap_or_default().to_string();
+    out.expires_on = v["expires_on"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if let Some(rt) = v["refresh_token"].as_str() {
+        out.refresh_token = Some(rt.to_string());
+    }
+    Ok(out)
+}
+
+impl Client {
+    fn open(name: &str) -> anyhow::Result<Client> {
+        let profiles = load_profiles()?;
+        let profile = profiles.get(name).cloned().ok_or_else(|| Failure {
+            code: 3,
+            message: format!("no profile '{name}': run `openinsights login` first"),
+        })?;
+        Ok(Client {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()?,
+            name: name.to_string(),
+            profile,
+        })
+    }
+
+    /// A token valid for at least a minute more, renewed when needed.
+    async fn token(&mut self) -> anyhow::Result<String> {
+        if self.profile.expires_on - 60 > Utc::now().timestamp() {
+            return Ok(self.profile.access_token.clone());
+        }
+        self.profile = request_token(&self.http, &self.profile, None).await?;
+        let mut profiles = load_profiles()?;
+        profiles.insert(self.name.clone(), self.profile.clone());
+        save_profiles(&profiles)?;
+        Ok(self.profile.access_token.clone())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!(
+            "{}/insights/v1/mpn{path}",
+            self.profile.base_url.trim_end_matches('/')
+        )
+    }
+
+    async fn call(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let url = self.url(path);
+        self.send(method, &url, body).await
+    }
+
+    /// One call; a 429 is retried after its `Retry-After` (up to 5 times).
+    async fn send(
+        &mut self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut attempt = 0;
+        loop {
+            let token = self.token().await?;
+            let mut req = self.http.request(method.clone(), url).bearer_auth(token);
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let res = req
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {}", self.profile.base_url))?;
+            let status = res.status().as_u16();
+            if status == 429 && attempt < 5 {
+                attempt += 1;
+                let wait = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .min(30);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            let v: Value = res.json().await.context("the server did not answer JSON")?;
+            if status >= 400 {
+                return Err(failure_for(status, v["message"].as_str().unwrap_or("failed")).into());
+            }
+            return Ok(v);
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> anyhow::Result<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut v = self.call(reqwest::Method::GET, path, None).await?;
+        loop {
+            items.extend(v["value"].as_array().cloned().unwrap_or_default());
+            let Some(next) = v["nextLink"].as_str().map(str::to_string) else {
+                break;
+            };
+            v = self.send(reqwest::Method::GET, &next, None).await?;
+        }
+        Ok(items)
+    }
+}
+
+fn q(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Prints items as JSON or as a table of the given columns.
+fn show(items: &[Value], columns: &[&str], json: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, items)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_header(columns.to_vec());
+    for item in items {
+        table.add_row(columns.iter().map(|c| match &item[*c] {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }));
+    }
+    writeln!(out, "{table}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a client command, turning failures into their exit codes.
+pub fn run(
+    f: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    match runtime()?.block_on(f) {
+        Ok(code) => Ok(code),
+        Err(e) => match e.downcast_ref::<Failure>() {
+            Some(failure) => {
+                eprintln!("error: {failure}");
+                Ok(ExitCode::from(failure.code))
+            }
+            None => Err(e),
+        },
+    }
+}
+
+fn read_line(what: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {what}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
+    let mut p = Profile::default();
+    let mut password = None;
+    if let Some(file) = &args.credentials {
+        let c: Value = serde_json::from_slice(
+            &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+        )
+        .with_context(|| format!("{} is not JSON", file.display()))?;
+        let text = |k: &str| c[k].as_str().map(str::to_string);
+        p.base_url = text("baseUrl").context("the credentials file has no baseUrl")?;
+        p.tenant = text("tenantId").context("the credentials file has no tenantId")?;
+        p.client_id = text("clientId").context("the credentials file has no clientId")?;
+        p.client_secret = text("clientSecret");
+        if args.username.is_some() {
+            p.username = text("username");
+            password = text("password");
+        }
+    }
+    if let Some(u) = args.url {
+        p.base_url = u;
+    }
+    if let Some(t) = args.tenant {
+        p.tenant = t;
+    }
+    if let Some(c) = args.client_id {
+        p.client_id = c;
+    }
+    if args.client_secret_stdin {
+        p.client_secret = Some(read_line("client secret")?);
+    }
+    if let Some(u) = &args.username
+        && password.is_none()
+    {
+        p.username = Some(u.clone());
+        password = Some(read_line("password")?);
+    }
+    if p.base_url.is_empty() || p.tenant.is_empty() || p.client_id.is_empty() {
+        bail!(
+            "give --credentials FILE, or --url, --tenant and --client-id (with --client-secret-stdin or --username)"
+        );
+    }
+    p.resource = match args.api.as_str() {
+        "insights" => INSIGHTS.into(),
+        "store" => STORE.into(),
+        other => bail!("--api must be insights or store, not '{other}'"),
+    };
+    let http = reqwest::Client::new();
+    let p = request_token(&http, &p, password.as_deref()).await?;
+    let mut profiles = load_profiles()?;
+    profiles.insert(args.common.profile.clone(), p.clone());
+    save_profiles(&profiles)?;
+    let who = p.username.clone().unwrap_or_else(|| p.client_id.clone());
+    if args.common.json {
+        println!(
+            "{}",
+            json!({"profile": args.common.profile, "baseUrl": p.base_url, "tenant": p.tenant, "user": who, "expiresOn": p.expires_on})
+        );
+    } else {
+        println!(
+            "logged in to {} as {who} (profile '{}')",
+            p.base_url, args.common.profile
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteQuery {
+    /// Save a query on the server.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The query text.
+        text: String,
+    },
+    /// List the saved and system queries.
+    List {
+        /// Only your own queries.
+        #[arg(long)]
+        mine: bool,
+    },
+    /// Run a saved query (`--id`) or a text now and show its first 100 rows.
+    Test {
+        #[arg(long)]
+        id: Option<String>,
+        text: Option<String>,
+    },
+    /// Delete a saved query.
+    Delete { id: String },
+}
+
+pub async fn query(common: Common, command: RemoteQuery) -> anyhow::Result<ExitCode> {
+    let mut c = Client::open(&common.profile)?;
+    let cols = ["queryId", "name", "type", "query"];
+    match command {
+        RemoteQuery::Create {
+            name,
+            description,
+            text,
+        } => {
+            let v = c
+                .call(
+                    reqwest::Method::POST,
+                    "/ScheduledQueries",
+                    Some(json!({"Name": name, "Description": description, "Query": text})),
+                )
+                .await?;
+            show(
+                v["value"].as_array().map_or(&[][..], |a| a),
+                &cols,
+                common.json,
+            )
+        }
+        RemoteQuery::List { mine } => {
+            let path = if mine {
+                "/ScheduledQueries?includeSystemQueries=false"
+            } else {
+                "/ScheduledQueries"
+            };
+            show(&c.get(path).await?, &cols, common.json)
+        }
+        RemoteQuery::Test { id, text } => {
+            let path = match (id, text) {
+                (Some(id), None) => format!("/ScheduledQueries/testQueryResult?queryId={}", q(&id)),
+                (None, Some(t)) => {
+                    format!("/ScheduledQueries/testQueryResult?exportQuery={}", q(&t))
+                }
+                _ => bail!("give either --id ID or the query text"),
+            };
+            let v = c.call(reqwest::Method::GET, &path, None).await?;
+            let rows = v["value"].as_array().cloned().unwrap_or_default();
+            let columns: Vec<String> = rows
+                .first()
+                .and_then(|r| r.as_object())
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            show(&rows, &names, common.json)
+        }
+        RemoteQuery::Delete { id } => {
+            let v = c
+                .call(
+                    reqwest::Method::DELETE,
+                    &format!("/ScheduledQueries/{}", q(&id)),
+                    None,
+                )
+                .await?;
+            show(
+                v["value"].as_array().map_or(&[][..], |a| a),
+                &cols,
+                common.json,
+            )
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteReport {
+    /// Create a report: run once now (--execute-now) or on a schedule.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        query_id: String,
+        #[arg(long)]
+        execute_now: bool,
+        /// First run (UTC, yyyy-MM-ddTHH:mm:ssZ).
+        #[arg(long)]
+        start: Option<String>,
+        /// Hours between runs.
+        #[arg(long)]
+        interval: Option<i64>,
+        #[arg(long)]
+        count: Option<i64>,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        callback_url: Option<String>,
+    },
+    /// List reports.
+    List,
+    /// Pause a report.
+    Pause { id: String },
+    /// Resume a report.
+    Resume { id: String },
+    /// Delete a report, its executions and files.
+    Delete { id: String },
+}
+
+pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<ExitCode> {
+    let mut c = Client::open(&common.profile)?;
+    let cols = [
+        "reportId",
+        "reportName",
+        "reportStatus",
+        "startTime",
+        "recurrenceInterval",
+        "format",
+    ];
+    let v = match command {
+        RemoteReport::Create {
+            name,
+            query_id,
+            execute_now,
+            start,
+            interval,
+            count,
+            format,
+            callback_url,
+        } => {
+            let mut body = json!({"ReportName": name, "QueryId": query_id, "ExecuteNow": execute_now, "Format": format});
+            if let Some(s) = start {
+                body["StartTime"] = s.into();
+            }
+            if let Some(i) = interval {
+                body["RecurrenceInterval"] = i.into();
+            }
+            if let Some(n) = count {
+                body["RecurrenceCount"] = n.into();
+            }
+            if let Some(u) = callback_url {
+                body["CallbackUrl"] = u.into();
+            }
+            c.call(reqwest::Method::POST, "/ScheduledReport", Some(body))
+                .await?
+        }
+        RemoteReport::List => return show(&c.get("/ScheduledReport").await?, &cols, common.json),
+        RemoteReport::Pause { id } => {
+            c.call(
+                reqwest::Method::PUT,
+                &format!("/ScheduledReport/pause/{}", q(&id)),
+                None,
+            )
+            .await?
+        }
+        RemoteReport::Resume { id } => {
+            c.call(
+                reqwest::Method::PUT,
+                &format!("/ScheduledReport/resume/{}", q(&id)),
+                None,
+            )
+            .await?
+        }
+        RemoteReport::Delete { id } => {
+            c.call(
+                reqwest::Method::DELETE,
+                &format!("/ScheduledReport/{}", q(&id)),
+                None,
+            )
+            .await?
+        }
+    };
+    show(
+        v["value"].as_array().map_or(&[][..], |a| a),
+        &cols,
+        common.json,
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct ExecutionsArgs {
+    #[command(flatten)]
+    pub common: Common,
+    pub report_id: String,
+    /// Every execution of the last 90 days, not only the newest.
+    #[arg(long)]
+    pub all: bool,
+    /// Wait (with a spinner) until the newest execution is Completed or Failed.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+const EXEC_COLS: [&str; 5] = [
+    "executionId",
+    "executionStatus",
+    "dueTime",
+    "rowCount",
+    "reportGeneratedTime",
+];
+
+pub async fn executions(args: ExecutionsArgs) -> anyhow::Result<ExitCode> {
+    let mut c = Client::open(&args.common.profile)?;
+    let path = format!(
+        "/ScheduledReport/execution/{}?getLatestExecution={}",
+        q(&args.report_id),
+        !args.all
+    );
+    if args.wait {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        loop {
+            let items = c.get(&path).await?;
+            let status = items
+                .first()
+                .and_then(|e| e["executionStatus"].as_str())
+                .unwrap_or("")
+                .to_string();
+            spinner.set_message(format!("execution {status}"));
+            if status == "Completed" || status == "Failed" {
+                spinner.finish_and_clear();
+                let code = show(&items, &EXEC_COLS, args.common.json)?;
+                return Ok(if status == "Failed" {
+                    ExitCode::from(1)
+                } else {
+                    code
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    show(&c.get(&path).await?, &EXEC_COLS, args.common.json)
+}
+
+#[derive(Args, Debug)]
+pub struct DownloadArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The report whose newest completed file is downloaded.
+    pub report_id: String,
+    /// A particular execution instead of the newest completed one.
+    #[arg(long)]
+    pub execution: Option<String>,
+    /// Where to write (default: the file name the server suggests).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+pub async fn download(args: DownloadArgs) -> anyhow::Result<ExitCode> {
+    let mut c = Client::open(&args.common.profile)?;
+    let mut path = format!(
+        "/ScheduledReport/execution/{}?getLatestExecution=false&executionStatus=Completed",
+        q(&args.report_id)
+    );
+    if let Some(e) = &args.execution {
+        path.push_str(&format!("&executionId={}", q(e)));
+    }
+    let items = c.get(&path).await?;
+    let e = items.first().cloned().context("no completed execution")?;
+    let link = e["reportAccessSecureLink"]
+        .as_str()
+        .context("the execution has no download link")?
+        .to_string();
+    let expected = e["sha256"].as_str().map(str::to_string);
+    let size = e["byteCount"].as_u64();
+    let out = match &args.output {
+        Some(p) => p.clone(),
+        None => PathBuf::from(format!(
+            "{}.{}",
+            e["executionId"].as_str().unwrap_or("report"),
+            e["format"].as_str().unwrap_or("csv")
+        )),
+    };
+    // Resume a partial download with Range.
+    let partial = out.with_extension(format!(
+        "{}.part",
+        out.extension().and_then(|x| x.to_str()).unwrap_or("")
+    ));
+    let have = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+    let mut req = c.http.get(&link);
+    if have > 0 && size.is_some_and(|s| have < s) {
+        req = req.header("Range", format!("bytes={have}-"));
+    }
+    let mut res = req.send().await.context("cannot reach the download link")?;
+    let status = res.status().as_u16();
+    if status >= 400 {
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        return Err(failure_for(status, v["message"].as_str().unwrap_or("download failed")).into());
+    }
+    let append = status == 206;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(&partial)?;
+    let bar = indicatif::ProgressBar::new(size.unwrap_or(0));
+    bar.set_position(if append { have } else { 0 });
+    while let Some(chunk) = res.chunk().await? {
+        file.write_all(&chunk)?;
+        bar.inc(chunk.len() as u64);
+    }
+    file.sync_all()?;
+    bar.finish_and_clear();
+    if let Some(expected) = expected {
+        let mut hasher = Sha256::new();
+        let mut f = std::fs::File::open(&partial)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
+        }
+        let got = hex::encode(hasher.finalize());
+        if got != expected {
+            std::fs::remove_file(&partial)?;
+            bail!(
+                "the downloaded file's SHA-256 {got} does not match the server's {expected}; run the command again"
+            );
+        }
+    }
+    std::fs::rename(&partial, &out)?;
+    if args.common.json {
+        println!(
+            "{}",
+            json!({"file": out.display().to_string(), "sha256": e["sha256"], "byteCount": e["byteCount"], "rowCount": e["rowCount"]})
+        );
+    } else {
+        println!(
+            "{} ({} bytes, {} rows, SHA-256 verified)",
+            out.display(),
+            e["byteCount"],
+            e["rowCount"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
