@@ -62,6 +62,9 @@ enum Command {
     Executions(client::ExecutionsArgs),
     /// Download a report's file (resumes with Range, verifies SHA-256).
     Download(client::DownloadArgs),
+    /// The first-call walkthrough of the public docs in one command, with
+    /// the equivalent curl command at each step.
+    Demo(client::DemoArgs),
     /// Load rows into a tenant's dataset from CSV, NDJSON or Parquet files,
     /// in one atomic batch.
     Ingest(data::IngestArgs),
@@ -164,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report { common, command } => client::run(client::report(common, command)),
         Command::Executions(args) => client::run(client::executions(args)),
         Command::Download(args) => client::run(client::download(args)),
+        Command::Demo(args) => client::run(client::demo(args)),
         Command::Query {
             command: QueryCommand::Remote(command),
             common,

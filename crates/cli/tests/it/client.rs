@@ -154,3 +154,30 @@ fn client_commands_end_to_end() {
     let _ = s.child.kill();
     let _ = s.child.wait();
 }
+
+#[test]
+fn demo_runs_the_walkthrough_on_its_own_server() {
+    let cli = Cli {
+        config: tempfile::tempdir().unwrap(),
+    };
+    let o = cli.run(&["demo"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for step in 1..=7 {
+        assert!(
+            out.contains(&format!("== {step}. ")),
+            "step {step} missing:\n{out}"
+        );
+    }
+    assert!(out.contains("$ curl -s -X POST http://127.0.0.1:"), "{out}");
+    assert!(out.contains("23 datasets"), "{out}");
+    assert!(out.contains("Completed: 10 rows"), "{out}");
+    assert!(
+        out.contains("CustomerName,TotalMonthlyActiveUsers"),
+        "{out}"
+    );
+}
