@@ -999,10 +999,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for line in body.lines().take(6) {
         println!("   {line}");
     }
-    println!(
-        "\nDone. The same with the CLI: `openinsights login --credentials {}` and `openinsights --help`.",
-        creds_path.display()
-    );
+    if _server.is_some() {
+        println!(
+            "\nDone. With your own server: `openinsights serve`, then `openinsights login --credentials openinsights-data/demo-credentials.json` and `openinsights --help`."
+        );
+    } else {
+        println!(
+            "\nDone. The same with the CLI: `openinsights login --credentials {}` and `openinsights --help`.",
+            creds_path.display()
+        );
+    }
     if let Some(server) = _server {
         server.shutdown().await?;
     }
