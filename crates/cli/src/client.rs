@@ -573,6 +573,24 @@ pub enum RemoteReport {
     },
     /// List reports.
     List,
+    /// Change a report's name and schedule (every field as on create).
+    Update {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// First run (UTC, yyyy-MM-ddTHH:mm:ssZ).
+        #[arg(long)]
+        start: String,
+        /// Hours between runs.
+        #[arg(long)]
+        interval: i64,
+        #[arg(long)]
+        count: Option<i64>,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        callback_url: Option<String>,
+    },
     /// Pause a report.
     Pause { id: String },
     /// Resume a report.
@@ -619,6 +637,29 @@ pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<Exi
                 .await?
         }
         RemoteReport::List => return show(&c.get("/ScheduledReport").await?, &cols, common.json),
+        RemoteReport::Update {
+            id,
+            name,
+            start,
+            interval,
+            count,
+            format,
+            callback_url,
+        } => {
+            let mut body = json!({"ReportName": name, "StartTime": start, "RecurrenceInterval": interval, "Format": format});
+            if let Some(n) = count {
+                body["RecurrenceCount"] = n.into();
+            }
+            if let Some(u) = callback_url {
+                body["CallbackUrl"] = u.into();
+            }
+            c.call(
+                reqwest::Method::PUT,
+                &format!("/ScheduledReport/{}", q(&id)),
+                Some(body),
+            )
+            .await?
+        }
         RemoteReport::Pause { id } => {
             c.call(
                 reqwest::Method::PUT,
