@@ -599,6 +599,21 @@ pub enum RemoteReport {
     Delete { id: String },
 }
 
+fn report_path(action: &str, id: &str) -> String {
+    format!("/ScheduledReport/{action}{}", q(id))
+}
+
+/// The optional fields shared by create and update.
+fn with_optional(mut body: Value, count: Option<i64>, callback_url: Option<String>) -> Value {
+    if let Some(n) = count {
+        body["RecurrenceCount"] = n.into();
+    }
+    if let Some(u) = callback_url {
+        body["CallbackUrl"] = u.into();
+    }
+    body
+}
+
 pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<ExitCode> {
     let mut c = Client::open(&common.profile)?;
     let cols = [
@@ -627,12 +642,7 @@ pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<Exi
             if let Some(i) = interval {
                 body["RecurrenceInterval"] = i.into();
             }
-            if let Some(n) = count {
-                body["RecurrenceCount"] = n.into();
-            }
-            if let Some(u) = callback_url {
-                body["CallbackUrl"] = u.into();
-            }
+            let body = with_optional(body, count, callback_url);
             c.call(reqwest::Method::POST, "/ScheduledReport", Some(body))
                 .await?
         }
@@ -646,43 +656,22 @@ pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<Exi
             format,
             callback_url,
         } => {
-            let mut body = json!({"ReportName": name, "StartTime": start, "RecurrenceInterval": interval, "Format": format});
-            if let Some(n) = count {
-                body["RecurrenceCount"] = n.into();
-            }
-            if let Some(u) = callback_url {
-                body["CallbackUrl"] = u.into();
-            }
-            c.call(
-                reqwest::Method::PUT,
-                &format!("/ScheduledReport/{}", q(&id)),
-                Some(body),
-            )
-            .await?
+            let body = json!({"ReportName": name, "StartTime": start, "RecurrenceInterval": interval, "Format": format});
+            let body = with_optional(body, count, callback_url);
+            c.call(reqwest::Method::PUT, &report_path("", &id), Some(body))
+                .await?
         }
         RemoteReport::Pause { id } => {
-            c.call(
-                reqwest::Method::PUT,
-                &format!("/ScheduledReport/pause/{}", q(&id)),
-                None,
-            )
-            .await?
+            c.call(reqwest::Method::PUT, &report_path("pause/", &id), None)
+                .await?
         }
         RemoteReport::Resume { id } => {
-            c.call(
-                reqwest::Method::PUT,
-                &format!("/ScheduledReport/resume/{}", q(&id)),
-                None,
-            )
-            .await?
+            c.call(reqwest::Method::PUT, &report_path("resume/", &id), None)
+                .await?
         }
         RemoteReport::Delete { id } => {
-            c.call(
-                reqwest::Method::DELETE,
-                &format!("/ScheduledReport/{}", q(&id)),
-                None,
-            )
-            .await?
+            c.call(reqwest::Method::DELETE, &report_path("", &id), None)
+                .await?
         }
     };
     show(
