@@ -755,3 +755,61 @@ on_both!(report_viewers_get_restricted_columns_redacted, |db| {
         .await;
     assert_eq!(plain.body["dataRedacted"], false);
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_store_is_a_503_and_the_server_recovers() {
+    let url = store::testing::postgres_url().await;
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let admin_url = url.replace(&db, "postgres");
+    let s = TestServer::start_with(Db::Sqlite, |c| c.database_url = Some(url.clone())).await;
+    let t = s.demo_token().await;
+    assert_eq!(s.get(Q, &t).await.status, 200);
+    // Cut the database off: no new connections, existing ones killed.
+    let run = |sql: String| {
+        let admin_url = admin_url.clone();
+        async move {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut c = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+            sqlx::Executor::execute(&mut c, sqlx::AssertSqlSafe(sql))
+                .await
+                .unwrap();
+        }
+    };
+    run(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false")).await;
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ))
+    .await;
+    let a = s
+        .post(
+            Q,
+            &t,
+            json!({"Name": "n", "Query": "SELECT CustomerName FROM OfficeUsage"}),
+        )
+        .await;
+    assert!(
+        a.error(503).contains("metadata store is unavailable"),
+        "{}",
+        a.body
+    );
+    // Back again: the same server answers without a restart.
+    run(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).await;
+    let mut ok = false;
+    for _ in 0..50 {
+        if s.post(
+            Q,
+            &t,
+            json!({"Name": "n", "Query": "SELECT CustomerName FROM OfficeUsage"}),
+        )
+        .await
+        .status
+            == 200
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(ok, "the server did not recover");
+}
