@@ -456,6 +456,25 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The server's datasets (all, or one by name).
+pub async fn datasets(common: Common, name: Option<String>) -> anyhow::Result<ExitCode> {
+    let mut c = Client::open(&common.profile)?;
+    let path = match &name {
+        Some(n) => format!("/ScheduledDataset?datasetName={}", q(n)),
+        None => "/ScheduledDataset".to_string(),
+    };
+    let items = c.get(&path).await?;
+    show(
+        &items,
+        &[
+            "datasetName",
+            "minimumRecurrenceInterval",
+            "availableDateRanges",
+        ],
+        common.json,
+    )
+}
+
 #[derive(Subcommand, Debug)]
 pub enum RemoteQuery {
     /// Save a query on the server.

@@ -40,6 +40,13 @@ enum Command {
         /// Print JSON items shaped like the API's ScheduledDataset answer.
         #[arg(long)]
         json: bool,
+        /// Ask the server of the profile (see `openinsights login`) instead
+        /// of the built-in catalog.
+        #[arg(long)]
+        remote: bool,
+        /// The profile for --remote.
+        #[arg(long, env = "OPENINSIGHTS_PROFILE", default_value = "default")]
+        profile: String,
     },
     /// Work with report queries (offline: check, run; on the server:
     /// create, list, test, delete).
@@ -134,7 +141,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let catalog = query::builtin();
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Datasets { name, json } => {
+        Command::Datasets {
+            name,
+            json,
+            remote: true,
+            profile,
+        } => client::run(client::datasets(client::Common { profile, json }, name)),
+        Command::Datasets { name, json, .. } => {
             let datasets: Vec<&Dataset> = match &name {
                 None => catalog.datasets().iter().collect(),
                 Some(n) => match data::dataset(n) {

@@ -57,6 +57,16 @@ fn client_commands_end_to_end() {
         );
     }
 
+    let remote = cli.json(&["datasets", "--remote", "--json"]);
+    assert_eq!(remote.as_array().unwrap().len(), 23);
+    let one = cli.json(&["datasets", "--remote", "--json", "officeusage"]);
+    assert_eq!(one[0]["datasetName"], "OfficeUsage");
+    assert!(one[0]["selectableColumns"].as_array().unwrap().len() > 5);
+    assert_eq!(
+        cli.run(&["datasets", "--remote", "Nope"]).status.code(),
+        Some(4)
+    );
+
     let text = "SELECT CustomerName, TotalMonthlyActiveUsers FROM OfficeUsage ORDER BY TotalMonthlyActiveUsers LIMIT 5 TIMESPAN LAST_6_MONTHS";
     let created = cli.json(&["query", "create", "--name", "Top five", "--json", text]);
     let qid = created[0]["queryId"].as_str().unwrap().to_string();
