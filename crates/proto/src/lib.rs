@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The Insights API envelope around every answer, success or failure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<T> {
     pub value: Vec<T>,
@@ -42,7 +42,7 @@ impl<T> Envelope<T> {
 }
 
 /// `GET /ScheduledDataset` item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DatasetItem {
     pub dataset_name: String,
@@ -54,7 +54,7 @@ pub struct DatasetItem {
 }
 
 /// `ScheduledQueries` item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryItem {
     pub query_id: String,
@@ -69,7 +69,7 @@ pub struct QueryItem {
 }
 
 /// `ScheduledReport` item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportItem {
     pub report_id: String,
@@ -91,7 +91,7 @@ pub struct ReportItem {
 }
 
 /// `ScheduledReport/execution` item (the last six fields are ours).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionItem {
     pub execution_id: String,
@@ -115,7 +115,7 @@ pub struct ExecutionItem {
 }
 
 /// A v1 token answer: every number is a string, as the public service does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponseV1 {
     pub token_type: String,
     pub expires_in: String,
@@ -131,7 +131,7 @@ pub struct TokenResponseV1 {
 }
 
 /// A v2 token answer: numbers, and `scope` instead of `resource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponseV2 {
     pub token_type: String,
     pub expires_in: i64,
@@ -145,7 +145,7 @@ pub struct TokenResponseV2 {
 }
 
 /// A token endpoint failure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenError {
     pub error: String,
     pub error_description: String,
@@ -153,4 +153,74 @@ pub struct TokenError {
     pub timestamp: String,
     pub trace_id: String,
     pub correlation_id: String,
+}
+
+/// `POST /ScheduledQueries` body (names match in any case on input).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateQueryRequest {
+    /// 1–200 characters.
+    pub name: String,
+    /// At most 1000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The query text (see the query language).
+    pub query: String,
+}
+
+/// `POST /ScheduledReport` body; `PUT /ScheduledReport/{reportId}` takes the
+/// same fields except QueryId, ExecuteNow and the query window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateReportRequest {
+    /// 1–200 characters.
+    pub report_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A system query or one of the tenant's own.
+    pub query_id: String,
+    #[serde(default)]
+    pub execute_now: Option<bool>,
+    /// `yyyy-MM-ddTHH:mm:ssZ`; required unless ExecuteNow.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub query_start_time: Option<String>,
+    #[serde(default)]
+    pub query_end_time: Option<String>,
+    /// Hours, 4–2160; required unless ExecuteNow.
+    #[serde(default)]
+    pub recurrence_interval: Option<i64>,
+    #[serde(default)]
+    pub recurrence_count: Option<i64>,
+    /// `CSV` or `TSV`.
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// `GET` or `POST`.
+    #[serde(default)]
+    pub callback_method: Option<String>,
+}
+
+/// A token request (form-encoded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// `client_credentials`, `password` or `refresh_token`.
+    pub grant_type: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// v1: the API's resource URL.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// v2: `<resource>/.default`, optionally with `openid`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }

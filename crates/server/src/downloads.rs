@@ -136,7 +136,14 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-async fn download(
+#[utoipa::path(get, path = "/insights/v1/mpn/download/{executionId}", tag = "Insights",
+    params(("executionId" = String, Path), ("expiry" = i64, Query), ("signature" = String, Query)),
+    responses((status = 200, description = "The report file (text/csv or text/tab-separated-values)"),
+        (status = 206, description = "A byte range of the file"),
+        (status = 403, description = "The link's signature does not match", body = proto::Envelope<serde_json::Value>),
+        (status = 404, body = proto::Envelope<serde_json::Value>), (status = 410, description = "The link expired", body = proto::Envelope<serde_json::Value>),
+        (status = 416, body = proto::Envelope<serde_json::Value>)))]
+pub(crate) async fn download(
     State(state): State<Shared>,
     Path(execution): Path<String>,
     RawQuery(raw): RawQuery,

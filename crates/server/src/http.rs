@@ -43,6 +43,14 @@ pub fn normalize(mut req: Request) -> Request {
     if clean.is_empty() {
         clean.push('/');
     }
+    // Swagger UI redirects `/swagger` to `/swagger/`: keep that slash.
+    if path.ends_with('/')
+        && clean
+            .to_ascii_lowercase()
+            .ends_with("/insights/v1/mpn/swagger")
+    {
+        clean.push('/');
+    }
     if clean.len() >= 10 && clean[..10].eq_ignore_ascii_case("/insights/") {
         clean = clean.to_lowercase();
     }

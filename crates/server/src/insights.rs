@@ -303,7 +303,17 @@ fn tenant_id(caller: &Caller) -> Result<engine::TenantId, ApiError> {
 
 // ----- datasets ---------------------------------------------------------------
 
-async fn datasets(_caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/insights/v1/mpn/ScheduledDataset", tag = "Insights",
+    params(("datasetName" = Option<String>, Query, description = "One dataset, name in any case")),
+    responses((status = 200, body = proto::Envelope<proto::DatasetItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn datasets(
+    _caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let params = Params::parse(raw);
     if params.get("datasetName").is_none() {
         // The catalog never changes while the server runs: answer the
@@ -339,7 +349,14 @@ async fn datasets(_caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, 
 
 // ----- queries ------------------------------------------------------------------
 
-async fn create_query(
+#[utoipa::path(post, path = "/insights/v1/mpn/ScheduledQueries", tag = "Insights",
+    request_body = proto::CreateQueryRequest,
+    responses((status = 200, body = proto::Envelope<proto::QueryItem>), (status = 413, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_query(
     State(state): State<Shared>,
     caller: Caller,
     RequestFields(fields): RequestFields,
@@ -365,7 +382,16 @@ async fn create_query(
     Ok(ok(vec![user_query_item(&q)], "Query created successfully"))
 }
 
-async fn list_queries(
+#[utoipa::path(get, path = "/insights/v1/mpn/ScheduledQueries", tag = "Insights",
+    params(("queryId" = Option<String>, Query), ("queryName" = Option<String>, Query),
+        ("includeSystemQueries" = Option<bool>, Query), ("includeOnlySystemQueries" = Option<bool>, Query),
+        ("top" = Option<u32>, Query), ("skip" = Option<u32>, Query), ("continuationToken" = Option<String>, Query)),
+    responses((status = 200, body = proto::Envelope<proto::QueryItem>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_queries(
     State(state): State<Shared>,
     caller: Caller,
     RawQuery(raw): RawQuery,
@@ -405,7 +431,14 @@ async fn list_queries(
     Ok(crate::error::json_bytes(StatusCode::OK, bytes))
 }
 
-async fn delete_query(
+#[utoipa::path(delete, path = "/insights/v1/mpn/ScheduledQueries/{queryId}", tag = "Insights",
+    params(("queryId" = String, Path)),
+    responses((status = 200, body = proto::Envelope<proto::QueryItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 409, description = "Used by an active or paused report", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_query(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
@@ -425,7 +458,15 @@ async fn delete_query(
     ))
 }
 
-async fn test_query(
+#[utoipa::path(get, path = "/insights/v1/mpn/ScheduledQueries/testQueryResult", tag = "Insights",
+    params(("exportQuery" = Option<String>, Query), ("queryId" = Option<String>, Query),
+        ("startTime" = Option<String>, Query), ("endTime" = Option<String>, Query)),
+    responses((status = 200, description = "The first 100 rows as objects keyed by column", body = proto::Envelope<serde_json::Value>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 504, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn test_query(
     State(state): State<Shared>,
     caller: Caller,
     RawQuery(raw): RawQuery,
@@ -633,7 +674,14 @@ async fn report_query(
     Err(ApiError::bad_request("Invalid QueryId"))
 }
 
-async fn create_report(
+#[utoipa::path(post, path = "/insights/v1/mpn/ScheduledReport", tag = "Insights",
+    request_body = proto::CreateReportRequest,
+    responses((status = 200, body = proto::Envelope<proto::ReportItem>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_report(
     State(state): State<Shared>,
     caller: Caller,
     RequestFields(fields): RequestFields,
@@ -716,7 +764,15 @@ async fn create_report(
     ))
 }
 
-async fn list_reports(
+#[utoipa::path(get, path = "/insights/v1/mpn/ScheduledReport", tag = "Insights",
+    params(("reportId" = Option<String>, Query), ("reportName" = Option<String>, Query), ("queryId" = Option<String>, Query),
+        ("top" = Option<u32>, Query), ("skip" = Option<u32>, Query), ("continuationToken" = Option<String>, Query)),
+    responses((status = 200, body = proto::Envelope<proto::ReportItem>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_reports(
     State(state): State<Shared>,
     caller: Caller,
     RawQuery(raw): RawQuery,
@@ -745,7 +801,14 @@ async fn existing_report(state: &Shared, caller: &Caller, id: &str) -> Result<Re
         .ok_or_else(|| ApiError::not_found(format!("Report '{id}' not found")))
 }
 
-async fn update_report(
+#[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/{reportId}", tag = "Insights",
+    params(("reportId" = String, Path)), request_body = proto::CreateReportRequest,
+    responses((status = 200, body = proto::Envelope<proto::ReportItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn update_report(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
@@ -815,7 +878,14 @@ async fn update_report(
     ))
 }
 
-async fn delete_report(
+#[utoipa::path(delete, path = "/insights/v1/mpn/ScheduledReport/{reportId}", tag = "Insights",
+    params(("reportId" = String, Path)),
+    responses((status = 200, body = proto::Envelope<proto::ReportItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_report(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
@@ -839,7 +909,14 @@ async fn delete_report(
     ))
 }
 
-async fn pause_report(
+#[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/pause/{reportId}", tag = "Insights",
+    params(("reportId" = String, Path)),
+    responses((status = 200, body = proto::Envelope<proto::ReportItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn pause_report(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
@@ -856,7 +933,14 @@ async fn pause_report(
     Ok(ok(vec![report_item(&report)], "Report paused successfully"))
 }
 
-async fn resume_report(
+#[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/resume/{reportId}", tag = "Insights",
+    params(("reportId" = String, Path)),
+    responses((status = 200, body = proto::Envelope<proto::ReportItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn resume_report(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
@@ -893,7 +977,17 @@ fn split_ids(text: &str) -> Vec<String> {
         .collect()
 }
 
-async fn executions(
+#[utoipa::path(get, path = "/insights/v1/mpn/ScheduledReport/execution/{reportId}", tag = "Insights",
+    params(("reportId" = String, Path, description = "One or more ids separated by ';'"),
+        ("executionId" = Option<String>, Query), ("executionStatus" = Option<String>, Query),
+        ("getLatestExecution" = Option<bool>, Query), ("top" = Option<u32>, Query), ("skip" = Option<u32>, Query),
+        ("continuationToken" = Option<String>, Query)),
+    responses((status = 200, body = proto::Envelope<proto::ExecutionItem>), (status = 404, body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
+        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
+        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
+        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    security(("bearer" = [])))]
+pub(crate) async fn executions(
     State(state): State<Shared>,
     caller: Caller,
     Path(report_ids): Path<String>,

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod insights;
 pub mod listcache;
 pub mod netguard;
+pub mod openapi;
 pub mod ratelimit;
 pub mod startup;
 pub mod token_routes;

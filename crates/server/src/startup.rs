@@ -139,6 +139,7 @@ pub fn router(state: Shared) -> Router {
         .merge(insights)
         .merge(crate::token_routes::routes())
         .merge(crate::downloads::routes())
+        .merge(crate::openapi::routes())
         .merge(crate::admin::routes(Arc::clone(&state)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(crate::http::not_found)

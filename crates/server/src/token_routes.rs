@@ -176,7 +176,13 @@ impl Version {
     }
 }
 
-async fn token_v1(
+#[utoipa::path(post, path = "/{tenant}/oauth2/token", tag = "Tokens",
+    params(("tenant" = String, Path, description = "Tenant id or domain")),
+    request_body(content = proto::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = proto::TokenResponseV1), (status = 400, body = proto::TokenError),
+        (status = 401, description = "Wrong client secret", body = proto::TokenError),
+        (status = 429, description = "Too many failed attempts", body = proto::TokenError)))]
+pub(crate) async fn token_v1(
     state: State<Shared>,
     tenant: Path<String>,
     headers: HeaderMap,
@@ -185,7 +191,13 @@ async fn token_v1(
     token(state, tenant, headers, body, Version::V1).await
 }
 
-async fn token_v2(
+#[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/token", tag = "Tokens",
+    params(("tenant" = String, Path, description = "Tenant id or domain")),
+    request_body(content = proto::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = proto::TokenResponseV2), (status = 400, body = proto::TokenError),
+        (status = 401, description = "Wrong client secret", body = proto::TokenError),
+        (status = 429, description = "Too many failed attempts", body = proto::TokenError)))]
+pub(crate) async fn token_v2(
     state: State<Shared>,
     tenant: Path<String>,
     headers: HeaderMap,

@@ -813,3 +813,95 @@ async fn an_unreachable_store_is_a_503_and_the_server_recovers() {
     }
     assert!(ok, "the server did not recover");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_and_swagger_ui_are_served_and_match_the_routes() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let doc = s
+        .call(
+            Method::GET,
+            "/insights/v1/mpn/swagger/swagger.json",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc.body["paths"].as_object().unwrap();
+    for p in [
+        "/insights/v1/mpn/ScheduledDataset",
+        "/insights/v1/mpn/ScheduledQueries",
+        "/insights/v1/mpn/ScheduledQueries/{queryId}",
+        "/insights/v1/mpn/ScheduledQueries/testQueryResult",
+        "/insights/v1/mpn/ScheduledReport",
+        "/insights/v1/mpn/ScheduledReport/{reportId}",
+        "/insights/v1/mpn/ScheduledReport/pause/{reportId}",
+        "/insights/v1/mpn/ScheduledReport/resume/{reportId}",
+        "/insights/v1/mpn/ScheduledReport/execution/{reportId}",
+        "/insights/v1/mpn/download/{executionId}",
+        "/{tenant}/oauth2/token",
+        "/{tenant}/oauth2/v2.0/token",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the document");
+    }
+    // Every documented operation exists: without a token it is refused
+    // (401/403/400), never unknown (404 "No such endpoint") or 405.
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, _) in item.as_object().unwrap() {
+            let concrete = path
+                .replace("{queryId}", &uuid::Uuid::new_v4().to_string())
+                .replace("{reportId}", &uuid::Uuid::new_v4().to_string())
+                .replace("{executionId}", &uuid::Uuid::new_v4().to_string())
+                .replace("{tenant}", &s.tenant());
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let a = s.call(m, &concrete, None, None).await;
+            assert!(
+                ![404, 405].contains(&a.status.as_u16())
+                    || a.message().contains("not found")
+                        && !a.message().contains("No such endpoint"),
+                "{method} {path}: {} {}",
+                a.status,
+                a.body
+            );
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, 15);
+    // Every response schema the document names is defined.
+    let schemas = doc.body["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "DatasetItem",
+        "QueryItem",
+        "ReportItem",
+        "ExecutionItem",
+        "TokenResponseV1",
+        "TokenError",
+        "CreateReportRequest",
+    ] {
+        assert!(schemas.contains_key(name), "{name}");
+    }
+    let ui = s
+        .http
+        .get(format!("{}/insights/v1/mpn/swagger/index.html", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger-ui"));
+    let init = s
+        .http
+        .get(format!(
+            "{}/insights/v1/mpn/swagger/swagger-initializer.js",
+            s.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        init.text()
+            .await
+            .unwrap()
+            .contains("/insights/v1/mpn/swagger/swagger.json")
+    );
+}
