@@ -905,3 +905,76 @@ async fn the_openapi_document_and_swagger_ui_are_served_and_match_the_routes() {
             .contains("/insights/v1/mpn/swagger/swagger.json")
     );
 }
+
+/// Swagger UI in a real headless Chromium (Debian's package; `.ci/run`
+/// installs it when missing): the page renders every operation, and a
+/// screenshot is written to the target directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swagger_ui_lists_the_operations_in_headless_chromium() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let url = format!("{}/insights/v1/mpn/swagger/index.html", s.url);
+    let browser = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok()
+        })
+        .expect("Chromium is not installed: apt-get install -y chromium (the CI script does)");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--virtual-time-budget=15000",
+    ];
+    let run = |extra: Vec<String>| {
+        let browser = browser.to_string();
+        let mut args: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        args.extend(extra);
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(browser)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let dom = run(vec!["--dump-dom".into(), url.clone()]).await.unwrap();
+    let html = String::from_utf8_lossy(&dom.stdout);
+    for op in [
+        "/insights/v1/mpn/ScheduledQueries",
+        "/insights/v1/mpn/ScheduledReport/execution/{reportId}",
+        "/{tenant}/oauth2/token",
+    ] {
+        assert!(
+            html.contains(op),
+            "Swagger UI does not list {op}:\n{}",
+            &html[..html.len().min(2000)]
+        );
+    }
+    assert!(
+        html.matches("opblock-summary-method").count() >= 15,
+        "fewer operations than documented"
+    );
+    let shot = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("swagger-ui.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run(vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1280,2400".into(),
+        url,
+    ])
+    .await
+    .unwrap();
+    let png = std::fs::read(&shot)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "screenshot {} bytes",
+        png.len()
+    );
+    eprintln!("screenshot: {} ({} bytes)", shot.display(), png.len());
+}
