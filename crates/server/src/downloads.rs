@@ -141,8 +141,8 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     responses((status = 200, description = "The report file (text/csv or text/tab-separated-values)"),
         (status = 206, description = "A byte range of the file"),
         (status = 403, description = "The link's signature does not match", body = proto::Envelope<serde_json::Value>),
-        (status = 404, body = proto::Envelope<serde_json::Value>), (status = 410, description = "The link expired", body = proto::Envelope<serde_json::Value>),
-        (status = 416, body = proto::Envelope<serde_json::Value>)))]
+        (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 410, description = "The link expired", body = proto::Envelope<serde_json::Value>),
+        (status = 416, description = "Range not satisfiable", body = proto::Envelope<serde_json::Value>)))]
 pub(crate) async fn download(
     State(state): State<Shared>,
     Path(execution): Path<String>,

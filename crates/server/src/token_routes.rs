@@ -179,7 +179,7 @@ impl Version {
 #[utoipa::path(post, path = "/{tenant}/oauth2/token", tag = "Tokens",
     params(("tenant" = String, Path, description = "Tenant id or domain")),
     request_body(content = proto::TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = proto::TokenResponseV1), (status = 400, body = proto::TokenError),
+    responses((status = 200, description = "Success, in the envelope", body = proto::TokenResponseV1), (status = 400, description = "Invalid input; the message names the field", body = proto::TokenError),
         (status = 401, description = "Wrong client secret", body = proto::TokenError),
         (status = 429, description = "Too many failed attempts", body = proto::TokenError)))]
 pub(crate) async fn token_v1(
@@ -194,7 +194,7 @@ pub(crate) async fn token_v1(
 #[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/token", tag = "Tokens",
     params(("tenant" = String, Path, description = "Tenant id or domain")),
     request_body(content = proto::TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = proto::TokenResponseV2), (status = 400, body = proto::TokenError),
+    responses((status = 200, description = "Success, in the envelope", body = proto::TokenResponseV2), (status = 400, description = "Invalid input; the message names the field", body = proto::TokenError),
         (status = 401, description = "Wrong client secret", body = proto::TokenError),
         (status = 429, description = "Too many failed attempts", body = proto::TokenError)))]
 pub(crate) async fn token_v2(

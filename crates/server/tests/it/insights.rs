@@ -978,3 +978,58 @@ async fn swagger_ui_lists_the_operations_in_headless_chromium() {
     );
     eprintln!("screenshot: {} ({} bytes)", shot.display(), png.len());
 }
+
+/// The served document passes a real OpenAPI validator
+/// (`openapi-spec-validator` from PyPI, installed into a venv under the
+/// target directory on first use).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_passes_a_validator() {
+    let s = TestServer::start_with(Db::Sqlite, |c| c.demo = false).await;
+    let doc = s
+        .http
+        .get(format!("{}/insights/v1/mpn/swagger/swagger.json", s.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &doc).unwrap();
+    let validator = tokio::task::spawn_blocking(|| {
+        let base = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
+            });
+        let venv = base.join("test-tools/openapi-venv");
+        let bin = venv.join("bin/openapi-spec-validator");
+        if !bin.exists() {
+            let ok = std::process::Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .expect("python3 is needed");
+            assert!(ok.success());
+            let ok = std::process::Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "openapi-spec-validator"])
+                .status()
+                .expect("pip runs");
+            assert!(ok.success(), "pip install openapi-spec-validator failed");
+        }
+        bin
+    })
+    .await
+    .unwrap();
+    let out = std::process::Command::new(validator)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("OK"), "{text}");
+}
