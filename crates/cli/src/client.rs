@@ -167,13 +167,6 @@ struct Client {
     profile: Profile,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
 async fn request_token(
     http: &reqwest::Client,
     p: &Profile,
@@ -370,7 +363,7 @@ fn show(items: &[Value], columns: &[&str], json: bool) -> anyhow::Result<ExitCod
 pub fn run(
     f: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
 ) -> anyhow::Result<ExitCode> {
-    match runtime()?.block_on(f) {
+    match crate::data::runtime()?.block_on(f) {
         Ok(code) => Ok(code),
         Err(e) => match e.downcast_ref::<Failure>() {
             Some(failure) => {

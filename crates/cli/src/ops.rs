@@ -72,13 +72,6 @@ fn load(
     )?)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut o: Vec<(&'static str, toml::Value)> = Vec::new();
     if let Some(v) = &args.listen {
@@ -107,7 +100,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let config = load(&args.dir, o)?;
     server::startup::init_logging(&config);
-    runtime()?.block_on(async move {
+    crate::data::runtime()?.block_on(async move {
         let mut running = server::start(config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", running.url)?;
@@ -265,7 +258,7 @@ fn print_json(items: &[serde_json::Value]) -> anyhow::Result<()> {
 
 pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> {
     let config = load(dir, Vec::new())?;
-    runtime()?.block_on(async move {
+    crate::data::runtime()?.block_on(async move {
         let store = server::startup::open_store(&config).await?;
         let now = Utc::now();
         use server::admin::{app_json, tenant_json, user_json};
