@@ -30,20 +30,21 @@ pub fn routes() -> Router<Shared> {
 }
 
 fn mac(key: &[u8; 32], execution: &str, expiry: i64) -> HmacSha256 {
-    // A key of any length is accepted by HMAC; ours is 32 bytes.
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable_hmac(),
-    };
+    let mut mac = keyed(key);
     mac.update(execution.to_lowercase().as_bytes());
     mac.update(b"\n");
     mac.update(expiry.to_string().as_bytes());
     mac
 }
 
+/// An HMAC-SHA256 under `key`.
 #[allow(clippy::panic)]
-fn unreachable_hmac() -> HmacSha256 {
-    panic!("HMAC accepts keys of every length")
+fn keyed(key: &[u8]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC accepts keys of every length; this cannot happen.
+        Err(_) => panic!("HMAC accepts keys of every length"),
+    }
 }
 
 /// The absolute secure link of an execution's file.
@@ -64,10 +65,7 @@ pub fn link(state: &Shared, execution: &str, expiry: DateTime<Utc>) -> String {
 /// The per-tenant key that signs callbacks (HMAC of the tenant id under
 /// the server key), so one tenant cannot forge another's callbacks.
 pub fn callback_key(state: &Shared, tenant: &str) -> Vec<u8> {
-    let mut m = match HmacSha256::new_from_slice(&state.link_key) {
-        Ok(m) => m,
-        Err(_) => unreachable_hmac(),
-    };
+    let mut m = keyed(&state.link_key);
     m.update(b"callback\n");
     m.update(tenant.as_bytes());
     m.finalize().into_bytes().to_vec()
@@ -280,10 +278,7 @@ fn gzip_stream(
 
 /// The header value of a callback signature: `sha256=<hex>`.
 pub fn signature(key: &[u8], payload: &[u8]) -> HeaderValue {
-    let mut m = match HmacSha256::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable_hmac(),
-    };
+    let mut m = keyed(key);
     m.update(payload);
     HeaderValue::from_str(&format!(
         "sha256={}",
