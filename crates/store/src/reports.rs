@@ -169,6 +169,7 @@ macro_rules! execution_columns {
      failure_reason, attempts"
     };
 }
+pub(crate) use execution_columns;
 
 fn query_of(row: &AnyRow) -> Result<StoredQuery> {
     Ok(StoredQuery {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::reports::{execution_of, insert_executions};
+use crate::reports::{execution_columns, execution_of, insert_executions};
 use crate::{Backend, Execution, NewExecution, Result, Store, from_opt_secs, from_secs, to_secs};
 
 /// How an execution ended.
@@ -57,14 +57,6 @@ pub struct Delivery {
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-macro_rules! execution_columns {
-    () => {
-        "id, tenant_id, report_id, seq, status, due_time, created_at, started_time, \
-         generated_time, expiry_time, location, row_count, byte_count, sha256, failure_reason, \
-         attempts"
-    };
 }
 
 // Two claims, each served by its own index: due Pending executions
