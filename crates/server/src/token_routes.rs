@@ -409,13 +409,33 @@ async fn grant(
     }
 }
 
+/// The outcome of the client check of a token request. The grants decide
+/// on it only after spending their own credential checks, so that timing
+/// does not tell which part was wrong.
+struct ClientCheck {
+    client_id: String,
+    app: Option<App>,
+    ok: bool,
+}
+
+impl ClientCheck {
+    /// The app, or the error for an unknown client or a wrong secret.
+    fn accepted(self, tenant: &Tenant) -> Result<App, OAuthError> {
+        match (self.app, self.ok) {
+            (Some(app), true) => Ok(app),
+            (None, _) => Err(unknown_client(&self.client_id, &tenant.id)),
+            (Some(_), false) => Err(bad_client(&self.client_id)),
+        }
+    }
+}
+
 /// The app of a token request, after the client checks common to every grant.
 async fn client(
     state: &Shared,
     tenant: &Tenant,
     form: &Form,
     secret_required: bool,
-) -> Result<(Option<App>, bool), OAuthError> {
+) -> Result<ClientCheck, OAuthError> {
     let client_id = form.require("client_id")?.to_lowercase();
     let key = format!("client:{client_id}");
     throttled(state, &key)?;
@@ -441,7 +461,7 @@ async fn client(
     } else {
         state.failures.record_failure(&key, Utc::now());
     }
-    Ok((app, ok))
+    Ok(ClientCheck { client_id, app, ok })
 }
 
 fn require_api(app: &App, target: &Target) -> Result<(), OAuthError> {
@@ -469,19 +489,14 @@ async fn client_credentials(
     version: Version,
 ) -> Result<Response, OAuthError> {
     let target = target(state, form, version)?;
-    let client_id = form.require("client_id")?.to_lowercase();
+    form.require("client_id")?;
     if form.get("client_secret").is_none() {
         return Err(invalid_request(
             7000218,
             "The request body must contain the following parameter: 'client_secret'.",
         ));
     }
-    let (app, ok) = client(state, tenant, form, true).await?;
-    let app = match (app, ok) {
-        (Some(app), true) => app,
-        (None, _) => return Err(unknown_client(&client_id, &tenant.id)),
-        (Some(_), false) => return Err(bad_client(&client_id)),
-    };
+    let app = client(state, tenant, form, true).await?.accepted(tenant)?;
     require_api(&app, &target)?;
     answer(state, tenant, &app, None, &target, version).await
 }
@@ -493,21 +508,17 @@ async fn password(
     version: Version,
 ) -> Result<Response, OAuthError> {
     let target = target(state, form, version)?;
-    let client_id = form.require("client_id")?.to_lowercase();
+    form.require("client_id")?;
     let username = form.require("username")?.to_lowercase();
     let given = form.require("password")?.to_string();
     let user_key = format!("user:{}:{username}", tenant.id);
     throttled(state, &user_key)?;
-    let (app, client_ok) = client(state, tenant, form, true).await?;
+    let checked = client(state, tenant, form, true).await?;
     let user = state.store.user_by_name(&tenant.id, &username).await?;
     // Always spend the password check, so timing does not tell whether the
     // client or the user was wrong.
     let password_ok = password_matches(user.as_ref(), &given).await;
-    let app = match (app, client_ok) {
-        (Some(app), true) => app,
-        (None, _) => return Err(unknown_client(&client_id, &tenant.id)),
-        (Some(_), false) => return Err(bad_client(&client_id)),
-    };
+    let app = checked.accepted(tenant)?;
     let user = match (user, password_ok) {
         (Some(user), true) => {
             state.failures.record_success(&user_key);
@@ -533,9 +544,9 @@ async fn refresh(
     form: &Form,
     version: Version,
 ) -> Result<Response, OAuthError> {
-    let client_id = form.require("client_id")?.to_lowercase();
+    form.require("client_id")?;
     let value = form.require("refresh_token")?.to_string();
-    let (app, client_ok) = client(state, tenant, form, false).await?;
+    let app = client(state, tenant, form, false).await?.accepted(tenant)?;
     let invalid_grant = || {
         oauth(
             StatusCode::BAD_REQUEST,
@@ -543,11 +554,6 @@ async fn refresh(
             9002313,
             "The refresh token is invalid, expired or already used. Sign in again with the password grant.",
         )
-    };
-    let app = match (app, client_ok) {
-        (Some(app), true) => app,
-        (None, _) => return Err(unknown_client(&client_id, &tenant.id)),
-        (Some(_), false) => return Err(bad_client(&client_id)),
     };
     // Taking the token deletes it: it works once, even under races.
     let stored = state
