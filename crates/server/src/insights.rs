@@ -305,10 +305,7 @@ fn tenant_id(caller: &Caller) -> Result<engine::TenantId, ApiError> {
 
 #[utoipa::path(get, path = "/insights/v1/mpn/ScheduledDataset", tag = "Insights",
     params(("datasetName" = Option<String>, Query, description = "One dataset, name in any case")),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::DatasetItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::DatasetItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn datasets(
     _caller: Caller,
@@ -351,10 +348,7 @@ pub(crate) async fn datasets(
 
 #[utoipa::path(post, path = "/insights/v1/mpn/ScheduledQueries", tag = "Insights",
     request_body = proto::CreateQueryRequest,
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::QueryItem>), (status = 413, description = "Body larger than 1 MiB", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::QueryItem>), (status = 413, description = "Body larger than 1 MiB", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn create_query(
     State(state): State<Shared>,
@@ -386,10 +380,7 @@ pub(crate) async fn create_query(
     params(("queryId" = Option<String>, Query), ("queryName" = Option<String>, Query),
         ("includeSystemQueries" = Option<bool>, Query), ("includeOnlySystemQueries" = Option<bool>, Query),
         ("top" = Option<u32>, Query), ("skip" = Option<u32>, Query), ("continuationToken" = Option<String>, Query)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::QueryItem>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::QueryItem>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn list_queries(
     State(state): State<Shared>,
@@ -433,10 +424,7 @@ pub(crate) async fn list_queries(
 
 #[utoipa::path(delete, path = "/insights/v1/mpn/ScheduledQueries/{queryId}", tag = "Insights",
     params(("queryId" = String, Path)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::QueryItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 409, description = "Used by an active or paused report", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::QueryItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 409, description = "Used by an active or paused report", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn delete_query(
     State(state): State<Shared>,
@@ -461,10 +449,7 @@ pub(crate) async fn delete_query(
 #[utoipa::path(get, path = "/insights/v1/mpn/ScheduledQueries/testQueryResult", tag = "Insights",
     params(("exportQuery" = Option<String>, Query), ("queryId" = Option<String>, Query),
         ("startTime" = Option<String>, Query), ("endTime" = Option<String>, Query)),
-    responses((status = 200, description = "The first 100 rows as objects keyed by column", body = proto::Envelope<serde_json::Value>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 504, description = "The query took longer than 100 s", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "The first 100 rows as objects keyed by column", body = proto::Envelope<serde_json::Value>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 504, description = "The query took longer than 100 s", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn test_query(
     State(state): State<Shared>,
@@ -676,10 +661,7 @@ async fn report_query(
 
 #[utoipa::path(post, path = "/insights/v1/mpn/ScheduledReport", tag = "Insights",
     request_body = proto::CreateReportRequest,
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn create_report(
     State(state): State<Shared>,
@@ -767,10 +749,7 @@ pub(crate) async fn create_report(
 #[utoipa::path(get, path = "/insights/v1/mpn/ScheduledReport", tag = "Insights",
     params(("reportId" = Option<String>, Query), ("reportName" = Option<String>, Query), ("queryId" = Option<String>, Query),
         ("top" = Option<u32>, Query), ("skip" = Option<u32>, Query), ("continuationToken" = Option<String>, Query)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn list_reports(
     State(state): State<Shared>,
@@ -803,10 +782,7 @@ async fn existing_report(state: &Shared, caller: &Caller, id: &str) -> Result<Re
 
 #[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/{reportId}", tag = "Insights",
     params(("reportId" = String, Path)), request_body = proto::CreateReportRequest,
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn update_report(
     State(state): State<Shared>,
@@ -880,10 +856,7 @@ pub(crate) async fn update_report(
 
 #[utoipa::path(delete, path = "/insights/v1/mpn/ScheduledReport/{reportId}", tag = "Insights",
     params(("reportId" = String, Path)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn delete_report(
     State(state): State<Shared>,
@@ -911,10 +884,7 @@ pub(crate) async fn delete_report(
 
 #[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/pause/{reportId}", tag = "Insights",
     params(("reportId" = String, Path)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn pause_report(
     State(state): State<Shared>,
@@ -935,10 +905,7 @@ pub(crate) async fn pause_report(
 
 #[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/resume/{reportId}", tag = "Insights",
     params(("reportId" = String, Path)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn resume_report(
     State(state): State<Shared>,
@@ -982,10 +949,7 @@ fn split_ids(text: &str) -> Vec<String> {
         ("executionId" = Option<String>, Query), ("executionStatus" = Option<String>, Query),
         ("getLatestExecution" = Option<bool>, Query), ("top" = Option<u32>, Query), ("skip" = Option<u32>, Query),
         ("continuationToken" = Option<String>, Query)),
-    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ExecutionItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), (status = 400, description = "Invalid input; the message names the field", body = proto::Envelope<serde_json::Value>),
-        (status = 401, description = "Missing or invalid token", body = proto::Envelope<serde_json::Value>),
-        (status = 403, description = "The token lacks the role", body = proto::Envelope<serde_json::Value>),
-        (status = 429, description = "Rate limited (Retry-After)", body = proto::Envelope<serde_json::Value>)),
+    responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ExecutionItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn executions(
     State(state): State<Shared>,

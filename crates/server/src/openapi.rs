@@ -58,6 +58,24 @@ impl Modify for Bearer {
 )]
 pub struct ApiDoc;
 
+/// The failures every authenticated Insights operation may answer with,
+/// listed once for all of them.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only its derive is used: it describes responses.
+pub enum CommonErrors {
+    #[response(
+        status = 400,
+        description = "Invalid input; the message names the field"
+    )]
+    BadRequest(proto::Envelope<serde_json::Value>),
+    #[response(status = 401, description = "Missing or invalid token")]
+    Unauthorized(proto::Envelope<serde_json::Value>),
+    #[response(status = 403, description = "The token lacks the role")]
+    Forbidden(proto::Envelope<serde_json::Value>),
+    #[response(status = 429, description = "Rate limited (Retry-After)")]
+    RateLimited(proto::Envelope<serde_json::Value>),
+}
+
 /// The JSON document's path.
 pub const DOC_PATH: &str = "/insights/v1/mpn/swagger/swagger.json";
 
