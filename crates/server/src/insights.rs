@@ -892,14 +892,20 @@ pub(crate) async fn pause_report(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let report = existing_report(&state, &caller, &id).await?;
+    let mut report = existing_report(&state, &caller, &id).await?;
     if report.status == ReportStatus::Active {
-        state
+        if state
             .store
             .pause_report(caller.tenant(), &report.id, now)
-            .await?;
+            .await?
+        {
+            report.status = ReportStatus::Paused;
+            report.modified_at = Some(now);
+        } else {
+            // Changed meanwhile by another request: answer what is stored.
+            report = existing_report(&state, &caller, &id).await?;
+        }
     }
-    let report = existing_report(&state, &caller, &id).await?;
     Ok(ok(vec![report_item(&report)], "Report paused successfully"))
 }
 
@@ -913,7 +919,7 @@ pub(crate) async fn resume_report(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let report = existing_report(&state, &caller, &id).await?;
+    let mut report = existing_report(&state, &caller, &id).await?;
     if report.status == ReportStatus::Paused {
         let next = if report.execute_now {
             Some(now)
@@ -924,13 +930,22 @@ pub(crate) async fn resume_report(
             id: uuid::Uuid::new_v4().to_string(),
             due_time,
         });
-        state
+        if state
             .store
             .resume_report(caller.tenant(), &report.id, next.as_ref(), now)
-            .await?;
-        state.scheduler.wake();
+            .await?
+        {
+            report.status = match next {
+                Some(_) => ReportStatus::Active,
+                None => ReportStatus::Inactive,
+            };
+            report.modified_at = Some(now);
+            state.scheduler.wake();
+        } else {
+            // Changed meanwhile by another request: answer what is stored.
+            report = existing_report(&state, &caller, &id).await?;
+        }
     }
-    let report = existing_report(&state, &caller, &id).await?;
     Ok(ok(
         vec![report_item(&report)],
         "Report resumed successfully",
