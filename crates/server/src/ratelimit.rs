@@ -37,9 +37,17 @@ impl RateLimiter {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let (tokens, last) = buckets
-            .entry(tenant.to_string())
-            .or_insert((self.burst, now));
+        // Look up without allocating; a tenant's key is made once.
+        if !buckets.contains_key(tenant) {
+            buckets.insert(tenant.to_string(), (self.burst, now));
+        }
+        let Some((tokens, last)) = buckets.get_mut(tenant) else {
+            return Decision {
+                limit: self.burst as u32,
+                remaining: 0,
+                retry_after: None,
+            };
+        };
         let refill = now.duration_since(*last).as_secs_f64() * self.per_second;
         *tokens = (*tokens + refill).min(self.burst);
         *last = now;
