@@ -359,6 +359,15 @@ fn show(items: &[Value], columns: &[&str], json: bool) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints the `value` items of an API answer.
+fn show_value(answer: &Value, columns: &[&str], json: bool) -> anyhow::Result<ExitCode> {
+    show(
+        answer["value"].as_array().map_or(&[][..], |a| a),
+        columns,
+        json,
+    )
+}
+
 /// Runs a client command, turning failures into their exit codes.
 pub fn run(
     f: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
@@ -511,11 +520,7 @@ pub async fn query(common: Common, command: RemoteQuery) -> anyhow::Result<ExitC
                     Some(json!({"Name": name, "Description": description, "Query": text})),
                 )
                 .await?;
-            show(
-                v["value"].as_array().map_or(&[][..], |a| a),
-                &cols,
-                common.json,
-            )
+            show_value(&v, &cols, common.json)
         }
         RemoteQuery::List { mine } => {
             let path = if mine {
@@ -551,11 +556,7 @@ pub async fn query(common: Common, command: RemoteQuery) -> anyhow::Result<ExitC
                     None,
                 )
                 .await?;
-            show(
-                v["value"].as_array().map_or(&[][..], |a| a),
-                &cols,
-                common.json,
-            )
+            show_value(&v, &cols, common.json)
         }
     }
 }
@@ -686,11 +687,7 @@ pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<Exi
                 .await?
         }
     };
-    show(
-        v["value"].as_array().map_or(&[][..], |a| a),
-        &cols,
-        common.json,
-    )
+    show_value(&v, &cols, common.json)
 }
 
 #[derive(Args, Debug)]
