@@ -101,6 +101,33 @@ async fn setup(dir: &std::path::Path) -> (Store, engine::Engine) {
     (store, engine)
 }
 
+/// Scheduler workers running over a store until stopped.
+struct Running {
+    stop: tokio::sync::watch::Sender<bool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(store: &Store, engine: engine::Engine, clock: ServiceClock) -> Running {
+        let sched = Arc::new(Scheduler::new(
+            store.clone(),
+            engine,
+            clock,
+            SchedulerConfig::default(),
+        ));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = sched.spawn(stopped);
+        Running { stop, workers }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for w in self.workers {
+            let _ = w.await;
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     // --- 1,000 due in one minute among 10,000 active ----------------------
@@ -122,14 +149,7 @@ async fn main() {
         "filled 10,000 reports in {:.1} s",
         filling.elapsed().as_secs_f64()
     );
-    let sched = Arc::new(Scheduler::new(
-        store.clone(),
-        engine,
-        clock,
-        SchedulerConfig::default(),
-    ));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = sched.spawn(stopped);
+    let running = Running::start(&store, engine, clock);
     let t0 = Instant::now();
     let filter = store::ExecutionFilter {
         statuses: vec![store::ExecutionStatus::Completed],
@@ -179,10 +199,7 @@ async fn main() {
         done.len() as f64 / span.max(1e-9),
         span
     );
-    let _ = stop.send(true);
-    for w in workers {
-        let _ = w.await;
-    }
+    running.stop().await;
 
     // --- throughput: 1,000 due at the same instant ---------------------------
     let dir = tempfile::tempdir().expect("tempdir");
@@ -190,14 +207,7 @@ async fn main() {
     let clock = ServiceClock::new(RATE);
     let at = clock.now() + Duration::seconds(2);
     fill(&store, 1_000, |_| (at, true)).await;
-    let sched = Arc::new(Scheduler::new(
-        store.clone(),
-        engine,
-        clock,
-        SchedulerConfig::default(),
-    ));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = sched.spawn(stopped);
+    let running = Running::start(&store, engine, clock);
     loop {
         let done = store
             .executions("bench", &filter)
@@ -220,10 +230,7 @@ async fn main() {
         "burst: 1,000 executions due at once drained in {drain:.1} s = {:.0} executions/s (2 workers, whole seconds)",
         1_000.0 / drain
     );
-    let _ = stop.send(true);
-    for w in workers {
-        let _ = w.await;
-    }
+    running.stop().await;
 
     // --- idle CPU with 100,000 active reports ---------------------------------
     let dir = tempfile::tempdir().expect("tempdir");
@@ -236,16 +243,9 @@ async fn main() {
         "filled 100,000 reports in {:.1} s",
         filling.elapsed().as_secs_f64()
     );
-    let sched = Arc::new(Scheduler::new(
-        store.clone(),
-        engine,
-        clock,
-        SchedulerConfig::default(),
-    ));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let before = cpu_seconds();
     let t0 = Instant::now();
-    let workers = sched.spawn(stopped);
+    let running = Running::start(&store, engine, clock);
     tokio::time::sleep(StdDuration::from_secs(20)).await;
     let cpu = cpu_seconds() - before;
     let wall = t0.elapsed().as_secs_f64();
@@ -255,8 +255,5 @@ async fn main() {
         wall,
         cpu / wall * 100.0
     );
-    let _ = stop.send(true);
-    for w in workers {
-        let _ = w.await;
-    }
+    running.stop().await;
 }
