@@ -273,8 +273,12 @@ async fn scenario(db: Option<String>, replicas: usize) {
             }
         }
     }
-    assert_eq!(completions.len(), EXECUTIONS, "{completions:?}");
+    // No execution completed twice. (A kill can land between the commit
+    // of a completion and its log line, so a completion may be missing
+    // from the logs; that every execution completed is proven above by
+    // the store and the files.)
     assert!(completions.values().all(|n| *n == 1), "{completions:?}");
+    assert!(completions.len() + KILLS >= EXECUTIONS, "{completions:?}");
     // More starts than executions: kills interrupted runs that were re-run.
     assert!(started >= EXECUTIONS);
     eprintln!(
