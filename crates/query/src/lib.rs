@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod limits;
 pub mod plan;
 pub mod resolve;
+pub mod storeapi;
 pub mod suggest;
 pub mod syntax;
 pub mod timewindow;

@@ -93,6 +93,61 @@ pub struct Predicate {
     pub test: Test,
 }
 
+/// A boolean tree of row conditions (the Store API's `filter`, where `or`
+/// and parentheses exist). Applied together with `row_filters`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Test(Predicate),
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+}
+
+/// A calendar unit date buckets are truncated to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DateUnit {
+    Day,
+    /// Weeks start on Monday (ISO 8601).
+    Week,
+    Month,
+}
+
+impl DateUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateUnit::Day => "day",
+            DateUnit::Week => "week",
+            DateUnit::Month => "month",
+        }
+    }
+}
+
+/// How an aggregate combines the per-date values of one group into a bucket
+/// (or the whole window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Combine {
+    /// Additive measures: the sum.
+    Sum,
+    /// Distinct counts stored per grain: the largest bucket value, never a sum.
+    Peak,
+    /// States (active subscriptions): the value on the bucket's last date.
+    Last,
+}
+
+/// The Store API's two-stage aggregation. Stage 1 groups the stored rows by
+/// (`date_column`, `Plan::group_by`) with the plan's aggregates (sums over
+/// dimensions grouped away, which hold disjoint populations); stage 2 groups
+/// stage 1 by (`date_column` truncated to `unit`, `group_by`) — or by
+/// `group_by` alone when `unit` is `None`, the date being grouped away —
+/// combining each aggregate as `combine` says. The date output, if any,
+/// keeps the column's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollup {
+    pub date_column: String,
+    pub unit: Option<DateUnit>,
+    /// One entry per aggregate, by aggregate name.
+    pub combine: Vec<(String, Combine)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortKey {
     /// Index into [`Plan::outputs`].
@@ -121,6 +176,12 @@ pub struct Plan {
     pub group_filters: Vec<Predicate>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<u64>,
+    /// Rows skipped before `limit` applies (the Store API's `skip`).
+    pub offset: u64,
+    /// Extra row conditions with `or` (the Store API's `filter`).
+    pub condition: Option<Condition>,
+    /// The Store API's bucketed aggregation; `None` for report queries.
+    pub rollup: Option<Rollup>,
     /// `None` for datasets without a date column (LIFETIME).
     pub time: Option<TimeFilter>,
 }
@@ -176,6 +237,16 @@ impl Plan {
         for p in &self.row_filters {
             add(&p.field);
         }
+        let mut stack: Vec<&'p Condition> = self.condition.iter().collect();
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::Test(p) => add(&p.field),
+                Condition::And(cs) | Condition::Or(cs) => stack.extend(cs),
+            }
+        }
+        if let Some(r) = &self.rollup {
+            add(&r.date_column);
+        }
         if let Some(t) = &self.time {
             add(&t.column);
         }
@@ -205,6 +276,26 @@ impl fmt::Display for Predicate {
                 not(*negated),
                 pattern.replace('\'', "''")
             ),
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |f: &mut fmt::Formatter<'_>, cs: &[Condition], op: &str| {
+            f.write_str("(")?;
+            for (i, c) in cs.iter().enumerate() {
+                if i > 0 {
+                    write!(f, " {op} ")?;
+                }
+                write!(f, "{c}")?;
+            }
+            f.write_str(")")
+        };
+        match self {
+            Condition::Test(p) => write!(f, "{p}"),
+            Condition::And(cs) => join(f, cs, "AND"),
+            Condition::Or(cs) => join(f, cs, "OR"),
         }
     }
 }
@@ -267,6 +358,23 @@ impl fmt::Display for Plan {
         if !self.row_filters.is_empty() {
             writeln!(f, "where: {}", list(&self.row_filters))?;
         }
+        if let Some(c) = &self.condition {
+            writeln!(f, "filter: {c}")?;
+        }
+        if let Some(r) = &self.rollup {
+            let unit = r.unit.map_or("(whole window)", DateUnit::as_str);
+            let combine: Vec<String> = r
+                .combine
+                .iter()
+                .map(|(name, c)| format!("{name}={c:?}"))
+                .collect();
+            writeln!(
+                f,
+                "rollup: {} by {unit}; {}",
+                r.date_column,
+                combine.join(", ")
+            )?;
+        }
         if !self.group_filters.is_empty() {
             writeln!(f, "having: {}", list(&self.group_filters))?;
         }
@@ -284,6 +392,9 @@ impl fmt::Display for Plan {
         }
         if let Some(limit) = self.limit {
             writeln!(f, "limit: {limit}")?;
+        }
+        if self.offset > 0 {
+            writeln!(f, "offset: {}", self.offset)?;
         }
         match &self.time {
             Some(t) => writeln!(f, "time: {} in {}", t.column, t.range),

@@ -167,6 +167,9 @@ pub fn resolve(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, QueryE
         group_filters,
         order_by,
         limit,
+        offset: 0,
+        condition: None,
+        rollup: None,
         time,
     })
 }
