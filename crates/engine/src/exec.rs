@@ -14,14 +14,15 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct, sum};
+use datafusion::functions::expr_fn::date_trunc;
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct, last_value, max, sum};
 use datafusion::logical_expr::{Expr, SortExpr, cast, lit};
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SessionConfig, SessionContext, coalesce, lower,
 };
 use query::TimeWindow;
 use query::catalog::{Catalog, ColumnType, Dataset, MetricKind, StaticCatalog};
-use query::plan::{CompareOp, Plan, Predicate, Test, Value};
+use query::plan::{Combine, CompareOp, Condition, DateUnit, Plan, Predicate, Rollup, Test, Value};
 
 use crate::error::{EngineError, Result};
 use crate::ingest::{date_to_days, partition_month};
@@ -75,9 +76,11 @@ impl Engine {
         &self.store
     }
 
+    /// A dataset of the Insights catalog or of the Store API's.
     fn dataset(&self, name: &str) -> Result<&'static Dataset> {
         self.catalog
             .dataset(name)
+            .or_else(|| query::storeapi::store_catalog().dataset(name))
             .ok_or_else(|| EngineError::UnknownDataset {
                 name: name.to_string(),
                 suggestion: None,
@@ -120,6 +123,9 @@ impl Engine {
         };
 
         let mut row_filters: Vec<Expr> = plan.row_filters.iter().map(predicate).collect();
+        if let Some(c) = &plan.condition {
+            row_filters.push(condition(c));
+        }
         if let Some(w) = window {
             row_filters.extend(window_filter(w));
         }
@@ -127,7 +133,9 @@ impl Engine {
             df = df.filter(f)?;
         }
 
-        if plan.is_aggregated() {
+        if let Some(rollup) = &plan.rollup {
+            df = rolled_up(df, plan, rollup)?;
+        } else if plan.is_aggregated() {
             // Plain aggregate calls first (so that DataFusion's rewrites, such
             // as turning one DISTINCT aggregate into a two-level grouping,
             // apply), then a projection for the defaults and final names.
@@ -194,8 +202,9 @@ impl Engine {
             (Some(l), None) => Some(usize::try_from(l).unwrap_or(usize::MAX)),
             (None, m) => m,
         };
-        if let Some(n) = limit {
-            df = df.limit(0, Some(n))?;
+        let offset = usize::try_from(plan.offset).unwrap_or(usize::MAX);
+        if limit.is_some() || offset > 0 {
+            df = df.limit(offset, limit)?;
         }
         Ok(df)
     }
@@ -209,6 +218,83 @@ impl Engine {
     ) -> Result<SendableRecordBatchStream> {
         let df = self.dataframe(tenant, plan, opts).await?;
         Ok(df.execute_stream().await?)
+    }
+}
+
+/// The Store API's two-stage aggregation (see [`query::plan::Rollup`]).
+fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
+    let date = &rollup.date_column;
+    // Stage 1: per stored date and group, sums over the dimensions grouped
+    // away (they hold disjoint populations).
+    let mut keys: Vec<Expr> = vec![column(date)];
+    keys.extend(plan.group_by.iter().map(|c| column(c)));
+    let sums: Vec<Expr> = plan
+        .aggregates
+        .iter()
+        .map(|a| {
+            let input = a.column.as_deref().map_or(lit(1i64), column);
+            sum(input).alias(&a.name)
+        })
+        .collect();
+    let df = df.aggregate(keys, sums)?;
+    // Stage 2: per bucket (or the whole window) and group.
+    let mut keys: Vec<Expr> = Vec::new();
+    if let Some(unit) = rollup.unit {
+        let bucket = match unit {
+            DateUnit::Day => column(date),
+            DateUnit::Week | DateUnit::Month => cast(
+                date_trunc(lit(unit.as_str()), column(date)),
+                datafusion::arrow::datatypes::DataType::Date32,
+            ),
+        };
+        keys.push(bucket.alias(date));
+    }
+    keys.extend(plan.group_by.iter().map(|c| column(c)));
+    let combined: Vec<Expr> = plan
+        .aggregates
+        .iter()
+        .map(|a| {
+            let how = rollup
+                .combine
+                .iter()
+                .find(|(n, _)| *n == a.name)
+                .map_or(Combine::Sum, |(_, c)| *c);
+            let value = column(&a.name);
+            let call = match how {
+                Combine::Sum => sum(value),
+                Combine::Peak => max(value),
+                Combine::Last => last_value(value, vec![column(date).sort(true, false)]),
+            };
+            call.alias(format!("__combined_{}", a.name))
+        })
+        .collect();
+    let df = df.aggregate(keys, combined)?;
+    let mut named: Vec<Expr> = Vec::new();
+    if rollup.unit.is_some() {
+        named.push(column(date));
+    }
+    named.extend(plan.group_by.iter().map(|c| column(c)));
+    named.extend(plan.aggregates.iter().map(|a| {
+        let value = coalesce(vec![column(&format!("__combined_{}", a.name)), zero(a.ty)]);
+        cast(value, arrow_type(a.ty)).alias(&a.name)
+    }));
+    Ok(df.select(named)?)
+}
+
+/// A boolean tree of conditions as one expression.
+fn condition(c: &Condition) -> Expr {
+    match c {
+        Condition::Test(p) => predicate(p),
+        Condition::And(cs) => cs
+            .iter()
+            .map(condition)
+            .reduce(Expr::and)
+            .unwrap_or_else(|| lit(true)),
+        Condition::Or(cs) => cs
+            .iter()
+            .map(condition)
+            .reduce(Expr::or)
+            .unwrap_or_else(|| lit(false)),
     }
 }
 

@@ -836,7 +836,8 @@ impl<'a> Loader<'a> {
 
     /// Drops everything written so far (best effort: garbage collection
     /// removes what a failure here leaves behind).
-    async fn abort(&mut self) {
+    /// Drops the part files written so far (nothing was committed).
+    pub async fn abort(&mut self) {
         for (_, mut partition) in std::mem::take(&mut self.partitions) {
             if let Some(writer) = partition.writer.take() {
                 let _ = writer.close().await;

@@ -7,7 +7,7 @@
 //! | step | entry point |
 //! |---|---|
 //! | load rows | [`ingest::load_files`], [`ingest::Loader`] |
-//! | generate demo data | [`generate::seed_dataset`] |
+//! | generate demo data | [`generate::seed_dataset`], [`store_demo::seed`] (Store API) |
 //! | run a plan | [`Engine::execute`] → record batch stream |
 //! | write a report | [`writer::write_stream`] |
 
@@ -18,8 +18,10 @@ pub mod ingest;
 pub mod preview;
 pub mod schema;
 pub mod storage;
+pub mod store_demo;
 pub mod writer;
 
+pub use datafusion::arrow;
 pub use error::{EngineError, Result};
 pub use exec::{Engine, ExecOptions};
 pub use storage::{DataStore, S3Config, TenantId};

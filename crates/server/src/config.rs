@@ -35,6 +35,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub callbacks: CallbacksConfig,
     pub reports: ReportsConfig,
+    pub store_api: StoreApiConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
 }
@@ -143,6 +144,14 @@ impl Default for ReportsConfig {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct StoreApiConfig {
+    /// `@nextLink` as an absolute URL instead of relative to
+    /// `/v1.0/my/analytics/` (the documented form).
+    pub absolute_next_links: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// The admin API credential. When absent, one is generated on first
     /// start and written to `<data_dir>/admin-token` (mode 0600); only its
@@ -175,6 +184,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             callbacks: CallbacksConfig::default(),
             reports: ReportsConfig::default(),
+            store_api: StoreApiConfig::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
         }

@@ -65,7 +65,7 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         "password": password.as_ref().map(|p| p.expose()),
         "insightsResource": state.tokens.config.insights_audience,
         "storeResource": state.tokens.config.store_audience,
-        "storeApplicationIds": Vec::<String>::new(),
+        "storeApplicationIds": engine::store_demo::application_ids(),
     });
     write_private(
         &state.config.data_dir.join("demo-credentials.json"),
@@ -95,6 +95,14 @@ async fn seed(state: &Shared, tenant: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("generating demo data for {}", d.name))?;
     }
+    engine::store_demo::seed(
+        state.engine.store(),
+        &tenant,
+        DEMO_SEED,
+        Utc::now().date_naive(),
+    )
+    .await
+    .context("generating the Store analytics demo data")?;
     Ok(())
 }
 

@@ -31,7 +31,8 @@ pub fn correlation_id() -> String {
 }
 
 /// Collapses repeated slashes, drops a trailing one, and lower-cases the
-/// Insights API's paths (their ids are case-insensitive UUIDs).
+/// Insights API's paths (their ids are case-insensitive UUIDs) and the
+/// Store API's method paths.
 pub fn normalize(mut req: Request) -> Request {
     let uri = req.uri();
     let path = uri.path();
@@ -52,6 +53,10 @@ pub fn normalize(mut req: Request) -> Request {
         clean.push('/');
     }
     if clean.len() >= 10 && clean[..10].eq_ignore_ascii_case("/insights/") {
+        clean = clean.to_lowercase();
+    }
+    // Store method names are case-insensitive too (`/v1.0/my/analytics/AppAcquisitions`).
+    if clean.len() >= 18 && clean[..18].eq_ignore_ascii_case("/v1.0/my/analytics") {
         clean = clean.to_lowercase();
     }
     if clean != path {

@@ -19,6 +19,7 @@ pub mod netguard;
 pub mod openapi;
 pub mod ratelimit;
 pub mod startup;
+pub mod store_api;
 pub mod token_routes;
 pub mod tokens;
 
@@ -47,6 +48,8 @@ pub struct State {
     pub rate: ratelimit::RateLimiter,
     /// SHA-256 of the admin credential.
     pub admin_hash: [u8; 32],
+    /// Each tenant's Store products, kept for a few seconds.
+    pub store_products: store_api::ProductCache,
 }
 
 impl std::fmt::Debug for State {

@@ -135,8 +135,14 @@ pub fn router(state: Shared) -> Router {
         Arc::clone(&state),
         crate::http::insights_auth,
     ));
+    let store_api = crate::store_api::routes().route_layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state),
+        crate::store_api::store_auth,
+    ));
     Router::new()
         .merge(insights)
+        .merge(store_api)
+        .merge(crate::store_api::public_routes())
         .merge(crate::token_routes::routes())
         .merge(crate::downloads::routes())
         .merge(crate::openapi::routes())
@@ -216,6 +222,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         min_start_lead,
         public_url: public_url.clone(),
         admin_hash,
+        store_products: crate::store_api::ProductCache::default(),
         tokens,
         engine,
         store,

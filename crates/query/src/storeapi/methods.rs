@@ -542,8 +542,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_funnel",
         levels: &[],
         filter: &["campaignId", "market", "deviceType", "ageGroup", "gender"],
-        group: &["metricType"],
-        always: &[],
+        always: &["metricType"],
         measures: &[("userCount", Combine::Peak)],
         rename: &[("MetricType", "metricType"), ("UserCount", "userCount")],
         shape: Shape::Funnel,
@@ -1407,7 +1406,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_xbox_concurrency",
         stored: Stored::Rows,
         levels: &["day", "minute", "hour"],
-        fields: &["Count", "Date", "SeriesName"],
+        fields: &["date", "minute", "count"],
         shape: Shape::BareArray,
         ..BASE
     },

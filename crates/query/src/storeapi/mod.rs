@@ -551,28 +551,30 @@ pub fn resolve(
 
     let aggregated = method.stored != Stored::Rows;
     let date_col = dataset.date_column.clone();
+    // The date is bucketed when grouped by, or when the method always
+    // returns it and does not offer it as a groupby field (failurehits).
+    let named = |list: &[&str]| list.iter().any(|g| g.eq_ignore_ascii_case("date"));
     let date_bucketed = aggregated
         && (grouped.iter().any(|g| g.eq_ignore_ascii_case("date"))
-            || !method.group.iter().any(|g| g.eq_ignore_ascii_case("date")));
+            || (named(method.always) && !named(method.group)));
 
     // Outputs and the row shape.
     let mut outputs: Vec<Output> = Vec::new();
     let mut fields: Vec<Field> = Vec::new();
     let mut group_by: Vec<String> = Vec::new();
     let mut aggregates: Vec<Aggregate> = Vec::new();
-    let push_output =
-        |outputs: &mut Vec<Output>, col: &crate::catalog::Column, source: Source| {
-            if let Some(i) = outputs.iter().position(|o| o.name == col.name) {
-                return i;
-            }
-            outputs.push(Output {
-                name: col.name.clone(),
-                ty: col.ty,
-                restricted: false,
-                source,
-            });
-            outputs.len() - 1
-        };
+    let push_output = |outputs: &mut Vec<Output>, col: &crate::catalog::Column, source: Source| {
+        if let Some(i) = outputs.iter().position(|o| o.name == col.name) {
+            return i;
+        }
+        outputs.push(Output {
+            name: col.name.clone(),
+            ty: col.ty,
+            restricted: false,
+            source,
+        });
+        outputs.len() - 1
+    };
     let mut hour_output = None;
     if aggregated {
         let mut wires: Vec<&str> = method.always.to_vec();
@@ -813,9 +815,8 @@ mod tests {
                 .chain(m.measures.iter().map(|(w, _)| w))
                 .chain(m.fields);
             for wire in all {
-                let shaped = matches!(*wire, "Count" | "Date" | "SeriesName");
                 assert!(
-                    shaped || d.stored_column(&m.column_of(wire)).is_some(),
+                    d.stored_column(&m.column_of(wire)).is_some(),
                     "{}: field {wire} has no column in {}",
                     m.label(),
                     m.dataset
