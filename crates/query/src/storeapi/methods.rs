@@ -226,6 +226,25 @@ const XDP_G: &[&str] = &[
     "productTypeName",
     "purchaseTaxType",
 ];
+const XDP_ADDON_G: &[&str] = &[
+    "date",
+    "applicationName",
+    "addonProductName",
+    "acquisitionType",
+    "age",
+    "storeClient",
+    "gender",
+    "market",
+    "osVersion",
+    "deviceType",
+    "sandboxId",
+    "paymentInstrumentType",
+    "xboxTitleIdHex",
+    "localCurrencyCode",
+    "skuId",
+    "skuDisplayName",
+    "availabilityId",
+];
 const CONV_F: &[&str] = &[
     "applicationName",
     "appType",
@@ -792,7 +811,7 @@ pub static METHODS: &[Method] = &[
         fixed: &[("productType", "addon")],
         filter: XDP_F,
         order: XDP_G,
-        group: XDP_G,
+        group: XDP_ADDON_G,
         always: &["date", "applicationId", "addonProductId"],
         measures: ACQ_MONEY,
         rename: &[
@@ -1388,7 +1407,7 @@ pub static METHODS: &[Method] = &[
         start: Default::DaysAgo(30),
         fields: &[
             "applicationId",
-            "date",
+            "reportDateTime",
             "achievementId",
             "achievementName",
             "gamerscore",

@@ -724,7 +724,9 @@ pub fn resolve(
         return Err(errors);
     }
 
-    let window = date_col.as_ref().map(|c| TimeWindow {
+    // A CAB id names its file whatever the dates (the file expires by itself).
+    let dated = method.shape != methods::Shape::Redirect;
+    let window = date_col.as_ref().filter(|_| dated).map(|c| TimeWindow {
         column: c.clone(),
         from: Some(start.and_time(NaiveTime::MIN).and_utc()),
         to: Some((end + Duration::days(1)).and_time(NaiveTime::MIN).and_utc()),

@@ -9,4 +9,5 @@ mod admin;
 mod insights;
 mod isolation;
 mod reports;
+mod store_api;
 mod tokens;
