@@ -89,6 +89,14 @@ pub struct SeedArgs {
     /// The last month of history (yyyy-MM); default last month.
     #[arg(long, value_name = "YYYY-MM")]
     pub through: Option<String>,
+    /// Fill the Store analytics datasets (the demo publisher's apps)
+    /// instead of the Insights datasets.
+    #[arg(long)]
+    pub store: bool,
+    /// With --store: replace store_acquisitions by this many rows of daily
+    /// data over the last 365 days for app 9NBLGGH4R315 (benchmarks).
+    #[arg(long, value_name = "ROWS")]
+    pub store_acquisition_rows: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -129,15 +137,22 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// A dataset by name or alias, or the error naming the closest one.
+/// A dataset of the Insights catalog or of the Store API's (`store_*`).
 pub fn dataset(name: &str) -> Result<&'static query::catalog::Dataset, EngineError> {
     let catalog = query::builtin();
+    let store = query::storeapi::store_catalog();
     catalog
         .dataset(name)
+        .or_else(|| store.dataset(name))
         .ok_or_else(|| EngineError::UnknownDataset {
             name: name.to_string(),
             suggestion: query::suggest::closest(
                 name,
-                catalog.datasets().iter().map(|d| d.name.as_str()),
+                catalog
+                    .datasets()
+                    .iter()
+                    .chain(store.datasets())
+                    .map(|d| d.name.as_str()),
             )
             .map(str::to_string),
         })
@@ -241,6 +256,9 @@ pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let store = args.dir.open()?;
+    if args.store {
+        return seed_store(&store, &tenant, &args);
+    }
     let universe = std::sync::Arc::new(engine::generate::Universe::new(
         args.seed, args.rows, through,
     ));
@@ -269,6 +287,42 @@ pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
         "seeded tenant {tenant} in {:.2}s",
         total.elapsed().as_secs_f64()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seed_store(
+    store: &engine::DataStore,
+    tenant: &TenantId,
+    args: &SeedArgs,
+) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    let today = chrono::Utc::now().date_naive();
+    let started = Instant::now();
+    let r = match runtime.block_on(engine::store_demo::seed(store, tenant, args.seed, today)) {
+        Ok(r) => r,
+        Err(e) => return report(e),
+    };
+    eprintln!(
+        "Store datasets: {} datasets, {} rows, {} CAB files in {:.2}s",
+        r.datasets,
+        r.rows,
+        r.cabs,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(rows) = args.store_acquisition_rows {
+        let started = Instant::now();
+        let n = match runtime.block_on(engine::store_demo::seed_bulk_acquisitions(
+            store, tenant, args.seed, rows, today,
+        )) {
+            Ok(n) => n,
+            Err(e) => return report(e),
+        };
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "store_acquisitions: {n} rows in {secs:.2}s ({:.0} rows/s)",
+            n as f64 / secs.max(1e-9)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

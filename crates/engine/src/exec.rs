@@ -224,10 +224,23 @@ impl Engine {
 /// The Store API's two-stage aggregation (see [`query::plan::Rollup`]).
 fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
     let date = &rollup.date_column;
+    // Group columns pinned to one value by an exact row filter (the app id)
+    // are constants: they are not hashed, only put back at the end.
+    let constant = |c: &str| {
+        plan.row_filters.iter().find_map(|p| match &p.test {
+            Test::Exact { value } if p.field == c => Some(value.clone()),
+            _ => None,
+        })
+    };
+    let varying: Vec<&String> = plan
+        .group_by
+        .iter()
+        .filter(|c| constant(c).is_none())
+        .collect();
     // Stage 1: per stored date and group, sums over the dimensions grouped
     // away (they hold disjoint populations).
     let mut keys: Vec<Expr> = vec![column(date)];
-    keys.extend(plan.group_by.iter().map(|c| column(c)));
+    keys.extend(varying.iter().map(|c| column(c)));
     let sums: Vec<Expr> = plan
         .aggregates
         .iter()
@@ -249,7 +262,7 @@ fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
         };
         keys.push(bucket.alias(date));
     }
-    keys.extend(plan.group_by.iter().map(|c| column(c)));
+    keys.extend(varying.iter().map(|c| column(c)));
     let combined: Vec<Expr> = plan
         .aggregates
         .iter()
@@ -273,7 +286,10 @@ fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
     if rollup.unit.is_some() {
         named.push(column(date));
     }
-    named.extend(plan.group_by.iter().map(|c| column(c)));
+    named.extend(plan.group_by.iter().map(|c| match constant(c) {
+        Some(v) => lit(v).alias(c),
+        None => column(c),
+    }));
     named.extend(plan.aggregates.iter().map(|a| {
         let value = coalesce(vec![column(&format!("__combined_{}", a.name)), zero(a.ty)]);
         cast(value, arrow_type(a.ty)).alias(&a.name)
@@ -374,6 +390,7 @@ fn predicate(p: &Predicate) -> Expr {
         Test::In { negated, values } => {
             target.in_list(values.iter().map(literal).collect(), *negated)
         }
+        Test::Exact { value } => column(&p.field).eq(lit(value.clone())),
         Test::Like { negated, pattern } => {
             let like = column(&p.field).ilike(lit(pattern.clone()));
             if *negated {

@@ -208,6 +208,22 @@ impl DataStore {
         )
     }
 
+    /// The latest committed manifest version (0 if none): one listing, no
+    /// read. Anything derived from a dataset's rows may be cached under it.
+    pub async fn manifest_version(&self, dataset: &str, tenant: &TenantId) -> Result<u64> {
+        let dir = Self::manifest_dir(dataset, tenant);
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&dir)).try_collect().await?;
+        Ok(metas
+            .iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?;
+                name.strip_suffix(".json")?.parse::<u64>().ok()
+            })
+            .max()
+            .unwrap_or(0))
+    }
+
     /// The latest committed manifest (version 0, no files, if none).
     pub async fn manifest(&self, dataset: &str, tenant: &TenantId) -> Result<Manifest> {
         let dir = Self::manifest_dir(dataset, tenant);

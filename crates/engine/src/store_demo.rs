@@ -356,6 +356,61 @@ pub async fn seed(
 /// One day of a usage cell: (users, devices, sessions, minutes).
 type DayUsage = (i64, i64, i64, f64);
 
+/// Replaces `store_acquisitions` by `rows` rows of daily data over the 365
+/// days ending two days before `today`, all for the first demo app: the
+/// benchmark's "app with 10 M daily rows". Returns the rows written.
+pub async fn seed_bulk_acquisitions(
+    store: &DataStore,
+    tenant: &TenantId,
+    seed: u64,
+    rows: u64,
+    today: NaiveDate,
+) -> Result<u64> {
+    let catalog = query::storeapi::store_catalog();
+    let dataset = catalog
+        .dataset("store_acquisitions")
+        .ok_or_else(|| EngineError::BadInput("no store_acquisitions dataset".into()))?;
+    let app = PRODUCTS[0];
+    let last = today - Duration::days(LAG_DAYS);
+    let days = 365u64;
+    let mut loader = Loader::new(store, dataset, tenant.clone(), LoadMode::ReplaceAll)?;
+    let mut written = 0u64;
+    for k in 0..days {
+        let day = last - Duration::days((days - 1 - k) as i64);
+        let n = rows / days + u64::from(k < rows % days);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (k.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        let mut t = Table::new(dataset);
+        for _ in 0..n {
+            let qty = 1 + rng.random_range(0..3);
+            t.row(&[
+                ("date", D(day)),
+                ("applicationId", S(app.id)),
+                ("applicationName", S(app.name)),
+                ("productId", S(app.id)),
+                ("productName", S(app.name)),
+                ("productType", S("app")),
+                ("acquisitionType", S(pick(&mut rng, ACQ_TYPES))),
+                ("ageGroup", S(pick(&mut rng, AGES))),
+                ("gender", S(pick(&mut rng, GENDERS))),
+                ("storeClient", S(pick(&mut rng, STORE_CLIENTS))),
+                ("market", S(pick(&mut rng, MARKETS))),
+                ("osVersion", S(pick(&mut rng, OS_VERSIONS))),
+                ("deviceType", S(pick(&mut rng, DEVICES))),
+                ("acquisitionQuantity", I(qty)),
+                ("purchasePriceUSDAmount", F(qty as f64 * 0.99)),
+            ])?;
+        }
+        let batch = t.finish()?;
+        if let Err(e) = loader.push_batch(&batch).await {
+            loader.abort().await;
+            return Err(e);
+        }
+        written += n;
+    }
+    loader.commit().await?;
+    Ok(written)
+}
+
 struct World {
     seed: u64,
     first: NaiveDate,

@@ -81,6 +81,12 @@ pub enum Test {
         negated: bool,
         pattern: String,
     },
+    /// Byte-for-byte equality with a canonical value the server supplies
+    /// (a product id as the account spells it, a fixed product type) —
+    /// never user text, which compares case-insensitively.
+    Exact {
+        value: String,
+    },
 }
 
 /// A condition on one column (row filter) or one metric (group filter).
@@ -269,6 +275,7 @@ impl fmt::Display for Predicate {
                     list.join(", ")
                 )
             }
+            Test::Exact { value } => write!(f, "{} == '{}'", self.field, value.replace('\'', "''")),
             Test::Like { negated, pattern } => write!(
                 f,
                 "{} {}LIKE '{}'",

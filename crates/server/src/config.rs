@@ -142,12 +142,23 @@ impl Default for ReportsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreApiConfig {
     /// `@nextLink` as an absolute URL instead of relative to
     /// `/v1.0/my/analytics/` (the documented form).
     pub absolute_next_links: bool,
+    /// Memory for cached answers (MiB); 0 turns the cache off.
+    pub result_cache_mb: usize,
+}
+
+impl Default for StoreApiConfig {
+    fn default() -> Self {
+        StoreApiConfig {
+            absolute_next_links: false,
+            result_cache_mb: 256,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

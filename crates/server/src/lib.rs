@@ -50,6 +50,8 @@ pub struct State {
     pub admin_hash: [u8; 32],
     /// Each tenant's Store products, kept for a few seconds.
     pub store_products: store_api::ProductCache,
+    /// Store API answers by query and data version.
+    pub store_results: store_api::ResultCache,
 }
 
 impl std::fmt::Debug for State {

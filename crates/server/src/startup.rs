@@ -223,6 +223,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         public_url: public_url.clone(),
         admin_hash,
         store_products: crate::store_api::ProductCache::default(),
+        store_results: crate::store_api::ResultCache::new(
+            config.store_api.result_cache_mb.saturating_mul(1 << 20),
+        ),
         tokens,
         engine,
         store,

@@ -348,21 +348,39 @@ async fn handle(
     };
     let tenant = caller.0.0.tenant.clone();
     let today = Utc::now().date_naive();
+    let mut params = params;
     let query = storeapi::resolve(method, &params, today)?;
 
-    // The application and product named must be this account's.
+    // The application and product named must be this account's; they are
+    // then spelled as the account does (the engine compares ids exactly).
     let products = state.store_products.get(&state, &tenant).await?;
-    let owns = |id: &str| products.iter().any(|p| p.id.eq_ignore_ascii_case(id));
-    if let Some((param, id)) = &query.product {
-        if !owns(id) {
+    let canonical = |id: &str| {
+        products
+            .iter()
+            .find(|p| p.id.eq_ignore_ascii_case(id))
+            .map(|p| p.id.clone())
+    };
+    let query = if let Some((param, id)) = &query.product {
+        let Some(id) = canonical(id) else {
             return Err(not_found_product(param, id));
-        }
+        };
+        params.set(param, &id);
+        storeapi::resolve(method, &params, today)?
     } else if method.scope != Scope::Account
         && let Some(app) = &query.application_id
-        && !owns(app)
     {
-        return Err(not_found_product("applicationId", app));
-    }
+        let Some(id) = canonical(app) else {
+            return Err(not_found_product("applicationId", app));
+        };
+        if id != *app {
+            params.set("applicationId", &id);
+            storeapi::resolve(method, &params, today)?
+        } else {
+            query
+        }
+    } else {
+        query
+    };
 
     let tenant_id = engine::TenantId::parse(&tenant)
         .map_err(|_| StoreError::from(ApiError::not_found("No Store data for this account")))?;
@@ -370,14 +388,31 @@ async fn handle(
         window: query.window.clone(),
         ..engine::ExecOptions::default()
     };
+    // Answers are cached under the dataset's manifest version: a load
+    // makes a new version, so a cached answer is never stale, and paging
+    // through @nextLink runs the query once.
+    let version = state
+        .engine
+        .store()
+        .manifest_version(&query.plan.dataset, &tenant_id)
+        .await?;
+    let key = format!(
+        "{tenant}\n{}@{version}\n{}\n{:?}",
+        query.plan.dataset, query.plan, query.window
+    );
     let run = async {
         state
-            .engine
-            .dataframe(&tenant_id, &query.plan, &opts)
-            .await?
-            .collect()
+            .store_results
+            .get_or_run(key, || async {
+                state
+                    .engine
+                    .dataframe(&tenant_id, &query.plan, &opts)
+                    .await?
+                    .collect()
+                    .await
+                    .map_err(engine::EngineError::from)
+            })
             .await
-            .map_err(engine::EngineError::from)
     };
     let batches = match tokio::time::timeout(QUERY_BUDGET, run).await {
         Ok(r) => r?,
@@ -403,6 +438,105 @@ async fn handle(
 }
 
 const QUERY_BUDGET: Duration = Duration::from_secs(100);
+
+/// Store API answers (the full, unpaged result batches) by query and data
+/// version, least recently used first out, within a byte budget. Callers
+/// of the same query at the same time share one execution.
+#[derive(Debug)]
+pub struct ResultCache {
+    budget: usize,
+    inner: Mutex<CacheMap>,
+}
+
+type Batches = Arc<Vec<RecordBatch>>;
+
+#[derive(Debug, Default)]
+struct CacheMap {
+    tick: u64,
+    bytes: usize,
+    entries: HashMap<String, CacheEntry>,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    used: u64,
+    bytes: usize,
+    cell: Arc<tokio::sync::OnceCell<Batches>>,
+}
+
+impl ResultCache {
+    pub fn new(budget_bytes: usize) -> ResultCache {
+        ResultCache {
+            budget: budget_bytes,
+            inner: Mutex::new(CacheMap::default()),
+        }
+    }
+
+    async fn get_or_run<F, Fut>(&self, key: String, run: F) -> Result<Batches, engine::EngineError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<RecordBatch>, engine::EngineError>>,
+    {
+        if self.budget == 0 {
+            return run().await.map(Arc::new);
+        }
+        let cell = {
+            let Ok(mut map) = self.inner.lock() else {
+                return run().await.map(Arc::new);
+            };
+            map.tick += 1;
+            let tick = map.tick;
+            let entry = map
+                .entries
+                .entry(key.clone())
+                .or_insert_with(|| CacheEntry {
+                    used: tick,
+                    bytes: 0,
+                    cell: Arc::new(tokio::sync::OnceCell::new()),
+                });
+            entry.used = tick;
+            Arc::clone(&entry.cell)
+        };
+        let batches = cell
+            .get_or_try_init(|| async { run().await.map(Arc::new) })
+            .await;
+        let batches = match batches {
+            Ok(b) => Arc::clone(b),
+            Err(e) => {
+                if let Ok(mut map) = self.inner.lock() {
+                    map.entries.remove(&key);
+                }
+                return Err(e);
+            }
+        };
+        let size: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        if let Ok(mut map) = self.inner.lock() {
+            let mut added = 0;
+            if let Some(e) = map.entries.get_mut(&key)
+                && e.bytes == 0
+            {
+                e.bytes = size.max(1);
+                added = e.bytes;
+            }
+            map.bytes += added;
+            while map.bytes > self.budget && map.entries.len() > 1 {
+                let Some(oldest) = map
+                    .entries
+                    .iter()
+                    .filter(|(k, e)| e.bytes > 0 && **k != key)
+                    .min_by_key(|(_, e)| e.used)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                if let Some(e) = map.entries.remove(&oldest) {
+                    map.bytes -= e.bytes;
+                }
+            }
+        }
+        Ok(batches)
+    }
+}
 
 /// Builds a one-parameter 400.
 struct ParamErrorList;

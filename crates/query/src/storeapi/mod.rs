@@ -147,6 +147,15 @@ impl Params {
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0
     }
+
+    /// Replaces the value of every occurrence of `name`.
+    pub fn set(&mut self, name: &str, value: &str) {
+        for (k, v) in &mut self.0 {
+            if k.trim_start_matches('$').eq_ignore_ascii_case(name) {
+                *v = value.to_string();
+            }
+        }
+    }
 }
 
 fn day_of(d: Default, today: NaiveDate) -> NaiveDate {
@@ -181,10 +190,15 @@ fn parse_count(params: &Params, name: &str, default: u64, max: u64) -> Result<u6
         return Ok(default);
     };
     let n: u64 = text.parse().map_err(|_| {
+        let range = if max >= u64::MAX / 4 {
+            "0 or more".to_string()
+        } else {
+            format!("from 0 to {max}")
+        };
         bad(
             name,
             format!(
-                "{name} parameter must be a whole number from 0 to {max}, not '{}'",
+                "{name} parameter must be a whole number {range}, not '{}'",
                 text.chars().take(40).collect::<String>()
             ),
         )
@@ -365,6 +379,18 @@ fn op_word(op: CompareOp) -> &'static str {
     }
 }
 
+/// Exact equality with a canonical value (ids the server checked against
+/// the account, fixed values of the method table).
+fn exact(column: &str, value: &str) -> Predicate {
+    Predicate {
+        field: column.to_string(),
+        ty: ColumnType::String,
+        test: Test::Exact {
+            value: value.to_string(),
+        },
+    }
+}
+
 fn eq(column: &str, ty: ColumnType, value: &str) -> Predicate {
     Predicate {
         field: column.to_string(),
@@ -416,16 +442,18 @@ pub fn resolve(
         _ => {}
     }
     let mut used_app = None;
+    // Ids are compared exactly: the caller (the server) replaces them by the
+    // account's spelling after checking ownership.
     if let Some((_, col, value)) = &product {
-        row_filters.push(eq(col, ColumnType::String, value));
+        row_filters.push(exact(col, value));
     } else if method.scope != Scope::Account
         && let Some(app) = &application_id
     {
-        row_filters.push(eq("applicationId", ColumnType::String, app));
+        row_filters.push(exact("applicationId", app));
         used_app = Some(app.clone());
     }
     for (col, value) in method.fixed {
-        row_filters.push(eq(col, string_col(col), value));
+        row_filters.push(exact(col, value));
     }
     for p in method.params {
         match params.value(p.name) {
@@ -651,7 +679,7 @@ pub fn resolve(
             } else {
                 level.as_str()
             };
-            row_filters.push(eq("grain", ColumnType::String, grain));
+            row_filters.push(exact("grain", grain));
         }
     } else {
         for wire in method.fields {

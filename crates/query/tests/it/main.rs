@@ -5,4 +5,5 @@ mod catalog;
 mod corpus;
 mod messages;
 mod properties;
+mod storeapi;
 mod timewindows;
