@@ -65,6 +65,10 @@ enum Command {
         #[command(subcommand)]
         command: client::RemoteReport,
     },
+    /// Call a Store analytics API method (`openinsights login --api store`
+    /// first), e.g. `openinsights store appacquisitions --application-id
+    /// 9NBLGGH4R315 --groupby date,market --aggregation-level week`.
+    Store(client::StoreArgs),
     /// A report's executions on the server (`--wait` for the newest to finish).
     Executions(client::ExecutionsArgs),
     /// Download a report's file (resumes with Range, verifies SHA-256).
@@ -179,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Login(args) => client::run(client::login(args)),
         Command::Report { common, command } => client::run(client::report(common, command)),
         Command::Executions(args) => client::run(client::executions(args)),
+        Command::Store(args) => client::run(client::store(args)),
         Command::Download(args) => client::run(client::download(args)),
         Command::Demo(args) => client::run(client::demo(args)),
         Command::Query {

@@ -191,3 +191,194 @@ fn demo_runs_the_walkthrough_on_its_own_server() {
         "{out}"
     );
 }
+
+#[test]
+fn store_command_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _s = serve(&data, &dir.path().join("server.log"));
+    let cli = Cli {
+        config: tempfile::tempdir().unwrap(),
+    };
+    let creds = data.join("demo-credentials.json");
+    let ids: Value = serde_json::from_slice(&std::fs::read(&creds).unwrap()).unwrap();
+    let app = ids["storeApplicationIds"][0].as_str().unwrap().to_string();
+
+    // An Insights profile is refused with what to do.
+    cli.json(&["login", "--credentials", creds.to_str().unwrap(), "--json"]);
+    let o = cli.run(&["store", "installs", "--application-id", &app]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("openinsights login --api store"));
+
+    cli.json(&[
+        "login",
+        "--credentials",
+        creds.to_str().unwrap(),
+        "--api",
+        "store",
+        "--profile",
+        "store",
+        "--json",
+    ]);
+    let start = (chrono::Utc::now() - chrono::Duration::days(40))
+        .format("%Y-%m-%d")
+        .to_string();
+    let rows = cli.json(&[
+        "store",
+        "appacquisitions",
+        "--profile",
+        "store",
+        "--json",
+        "--application-id",
+        &app,
+        "--start-date",
+        &start,
+        "--groupby",
+        "date,market",
+        "--aggregation-level",
+        "week",
+        "--filter",
+        "market eq 'US' or market eq 'DE'",
+        "--orderby",
+        "date desc",
+    ]);
+    let rows = rows.as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert_eq!(r["applicationId"], app.as_str());
+        assert!(r["market"] == "US" || r["market"] == "DE", "{r}");
+        assert!(r["acquisitionQuantity"].as_i64().unwrap() > 0);
+        assert!(r["date"].as_str().unwrap().len() == 10);
+    }
+    // --all follows @nextLink: the same rows as one big page.
+    let paged = cli.json(&[
+        "store",
+        "installs",
+        "--profile",
+        "store",
+        "--json",
+        "--application-id",
+        &app,
+        "--start-date",
+        &start,
+        "--groupby",
+        "date",
+        "--top",
+        "7",
+        "--all",
+    ]);
+    let whole = cli.json(&[
+        "store",
+        "installs",
+        "--profile",
+        "store",
+        "--json",
+        "--application-id",
+        &app,
+        "--start-date",
+        &start,
+        "--groupby",
+        "date",
+    ]);
+    assert!(paged.as_array().unwrap().len() > 7);
+    assert_eq!(paged, whole);
+    // A table by default.
+    let o = cli.run(&[
+        "store",
+        "ratings",
+        "--profile",
+        "store",
+        "--application-id",
+        &app,
+        "--start-date",
+        &start,
+        "--groupby",
+        "market",
+    ]);
+    assert!(o.status.success());
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("fiveStars") && table.contains("market"),
+        "{table}"
+    );
+    // Bad parameters: exit 2 with the server's messages.
+    let o = cli.run(&[
+        "store",
+        "installs",
+        "--profile",
+        "store",
+        "--application-id",
+        &app,
+        "--top",
+        "10001",
+        "--aggregation-level",
+        "year",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("top parameter cannot be more than 10000")
+            && err.contains("aggregationLevel must be one of day, week, month"),
+        "{err}"
+    );
+    // Unknown app: exit 4.
+    let o = cli.run(&[
+        "store",
+        "installs",
+        "--profile",
+        "store",
+        "--application-id",
+        "9XXXXXXXXXXX",
+    ]);
+    assert_eq!(o.status.code(), Some(4));
+    // A failure's CAB, end to end: hits -> details -> cabdownload to a file.
+    let hits = cli.json(&[
+        "store",
+        "failurehits",
+        "--profile",
+        "store",
+        "--json",
+        "--application-id",
+        &app,
+        "--start-date",
+        &start,
+        "--groupby",
+        "failureHash",
+    ]);
+    let hash = hits[0]["failureHash"].as_str().unwrap().to_string();
+    let details = cli.json(&[
+        "store",
+        "failuredetails",
+        "--profile",
+        "store",
+        "--json",
+        "--application-id",
+        &app,
+        "--param",
+        &format!("failureHash={hash}"),
+    ]);
+    let cab = details[0]["cabId"].as_str().unwrap().to_string();
+    let frames = cli.json(&[
+        "store",
+        "stacktrace",
+        "--profile",
+        "store",
+        "--json",
+        "--param",
+        &format!("cabId={cab}"),
+    ]);
+    assert_eq!(frames[0]["level"], "0");
+    let file = dir.path().join("report.cab");
+    let o = cli.run(&[
+        "store",
+        "cabdownload",
+        "--profile",
+        "store",
+        "--param",
+        &format!("cabId={cab}"),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(&std::fs::read(&file).unwrap()[..4], b"MSCF");
+}

@@ -402,6 +402,32 @@ fn eq(column: &str, ty: ColumnType, value: &str) -> Predicate {
     }
 }
 
+/// Every field an answer row of `method` may carry, with its stored type
+/// and whether it is a boolean on the wire (what the OpenAPI document
+/// describes). Grouped-away dimensions are `"All"` or absent; `date` may be
+/// null.
+pub fn row_fields(method: &Method) -> Vec<(String, ColumnType, bool)> {
+    let Some(dataset) = store_catalog().dataset(method.dataset) else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = if method.stored == Stored::Rows {
+        method.fields.to_vec()
+    } else {
+        let mut v: Vec<&str> = method.always.to_vec();
+        for g in method.group {
+            if !v.iter().any(|x| x.eq_ignore_ascii_case(g)) {
+                v.push(g);
+            }
+        }
+        v.extend(method.measures.iter().map(|(w, _)| *w));
+        v
+    };
+    names
+        .into_iter()
+        .filter_map(|w| column(method, dataset, w).map(|c| (w.to_string(), c.ty, is_bool(w))))
+        .collect()
+}
+
 /// Resolves one call of `method` at `today` (UTC) into a [`StoreQuery`].
 /// All problems are reported, each naming its parameter.
 pub fn resolve(

@@ -867,7 +867,25 @@ async fn the_openapi_document_and_swagger_ui_are_served_and_match_the_routes() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 15);
+    let mut store_paths: Vec<&str> = query::storeapi::methods::METHODS
+        .iter()
+        .map(|m| m.path)
+        .collect();
+    store_paths.dedup();
+    for p in &store_paths {
+        let item = &paths[&format!("/v1.0/my/analytics/{p}")];
+        assert!(
+            item["get"]["parameters"].as_array().unwrap().len() >= 5,
+            "{p}"
+        );
+    }
+    assert_eq!(
+        paths["/v1.0/my/analytics/appacquisitions"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["properties"]["Value"]["items"]["properties"]["acquisitionQuantity"]["type"]
+            [0],
+        "integer"
+    );
+    assert_eq!(operations, 15 + store_paths.len());
     // Every response schema the document names is defined.
     let schemas = doc.body["components"]["schemas"].as_object().unwrap();
     for name in [
@@ -878,6 +896,7 @@ async fn the_openapi_document_and_swagger_ui_are_served_and_match_the_routes() {
         "TokenResponseV1",
         "TokenError",
         "CreateReportRequest",
+        "StoreError",
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
