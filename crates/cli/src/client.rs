@@ -1179,17 +1179,16 @@ pub async fn store(args: StoreArgs) -> anyhow::Result<ExitCode> {
     }
     let total = answer["TotalCount"].clone();
     let mut rows: Vec<Value> = answer["Value"].as_array().cloned().unwrap_or_default();
-    while args.all {
-        let Some(next) = answer["@nextLink"].as_str().filter(|s| !s.is_empty()) else {
-            break;
-        };
-        let next = if next.starts_with("http") {
-            next.to_string()
-        } else {
-            format!("{base}{next}")
-        };
-        answer = client.send(reqwest::Method::GET, &next, None).await?;
-        rows.extend(answer["Value"].as_array().cloned().unwrap_or_default());
+    if args.all {
+        while let Some(next) = answer["@nextLink"].as_str().filter(|s| !s.is_empty()) {
+            let next = if next.starts_with("http") {
+                next.to_string()
+            } else {
+                format!("{base}{next}")
+            };
+            answer = client.send(reqwest::Method::GET, &next, None).await?;
+            rows.extend(answer["Value"].as_array().cloned().unwrap_or_default());
+        }
     }
     if !args.common.json {
         eprintln!(
