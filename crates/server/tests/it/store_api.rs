@@ -1494,3 +1494,76 @@ async fn every_date_form_and_parameter_spelling() {
     let a = s.get("AppAcquisitions", &[("applicationId", APP)]).await;
     assert_eq!(a.status, 200);
 }
+
+/// Detail methods (one row per review, CAB, insight): every filter field
+/// with eq keeps exactly the rows with that value, and eq + ne = all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_filter_field_of_detail_methods() {
+    let s = Store::start().await;
+    let (hash, _) = failure_ids(&s, "", Some(APP)).await;
+    let (desktop_hash, _) = failure_ids(&s, "desktop/", Some(DESKTOP)).await;
+    let start = day(60);
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "reviews",
+            vec![("applicationId", APP), ("startDate", &start)],
+        ),
+        (
+            "failuredetails",
+            vec![("applicationId", APP), ("failureHash", &hash)],
+        ),
+        (
+            "desktop/failuredetails",
+            vec![("applicationId", DESKTOP), ("failureHash", &desktop_hash)],
+        ),
+        ("insights", vec![("applicationId", APP)]),
+    ];
+    let mut checked = 0;
+    for (method, base) in cases {
+        let m = METHODS.iter().find(|m| m.path == method).unwrap();
+        let all = s.rows(method, &base).await;
+        assert!(!all.is_empty(), "{method}");
+        for field in m.filter {
+            let Some(value) = all.iter().find_map(|r| match &r[*field] {
+                Value::String(v) if !v.is_empty() => Some(format!("'{}'", v.replace('\'', "''"))),
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }) else {
+                continue;
+            };
+            // Dates compare as dates: the rows print them with a time.
+            let value = if *field == "date" {
+                format!("'{}'", &value[1..11])
+            } else {
+                value
+            };
+            let f_eq = format!("{field} eq {value}");
+            let mut eq = base.clone();
+            eq.push(("filter", &f_eq));
+            let eq_rows = s.rows(method, &eq).await;
+            assert!(!eq_rows.is_empty(), "{method} {f_eq}");
+            if *field != "date" {
+                for r in &eq_rows {
+                    let got = match &r[*field] {
+                        Value::String(v) => format!("'{}'", v.replace('\'', "''")),
+                        other => other.to_string(),
+                    };
+                    assert!(got.eq_ignore_ascii_case(&value), "{method} {f_eq}: {got}");
+                }
+            }
+            let f_ne = format!("{field} ne {value}");
+            let mut ne = base.clone();
+            ne.push(("filter", &f_ne));
+            let ne_rows = s.rows(method, &ne).await;
+            let nulls = all.iter().filter(|r| r[*field].is_null()).count();
+            assert_eq!(
+                eq_rows.len() + ne_rows.len() + nulls,
+                all.len(),
+                "{method} {field}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked} fields checked");
+}
