@@ -311,6 +311,10 @@ impl Modify for StorePaths {
         crate::downloads::download,
         crate::token_routes::token_v1,
         crate::token_routes::token_v2,
+        crate::token_routes::jwks_v1,
+        crate::token_routes::jwks_v2,
+        crate::token_routes::metadata_v1,
+        crate::token_routes::metadata_v2,
     ),
     modifiers(&Bearer, &StorePaths),
     tags((name = "Insights", description = "Datasets, queries, reports, executions"), (name = "Store analytics", description = "Analytics for apps, add-ons, desktop programs, Xbox titles and hardware under /v1.0/my/analytics"), (name = "Tokens", description = "OAuth2 token service"))

@@ -27,8 +27,8 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/{tenant}/oauth2/token", post(token_v1))
         .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
-        .route("/{tenant}/discovery/keys", get(jwks))
-        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
+        .route("/{tenant}/discovery/keys", get(jwks_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(jwks_v2))
         .route(
             "/{tenant}/.well-known/openid-configuration",
             get(metadata_v1),
@@ -665,6 +665,22 @@ async fn answer(
     Ok(res)
 }
 
+#[utoipa::path(get, path = "/{tenant}/discovery/keys", tag = "Tokens",
+    params(("tenant" = String, Path, description = "Tenant id or domain")),
+    responses((status = 200, description = "The JSON Web Key Set that verifies access tokens", body = serde_json::Value),
+        (status = 400, description = "Unknown tenant", body = proto::TokenError)))]
+pub(crate) async fn jwks_v1(state: State<Shared>, tenant: Path<String>) -> Response {
+    jwks(state, tenant).await
+}
+
+#[utoipa::path(get, path = "/{tenant}/discovery/v2.0/keys", tag = "Tokens",
+    params(("tenant" = String, Path, description = "Tenant id or domain")),
+    responses((status = 200, description = "The JSON Web Key Set that verifies access tokens", body = serde_json::Value),
+        (status = 400, description = "Unknown tenant", body = proto::TokenError)))]
+pub(crate) async fn jwks_v2(state: State<Shared>, tenant: Path<String>) -> Response {
+    jwks(state, tenant).await
+}
+
 async fn jwks(State(state): State<Shared>, Path(tenant): Path<String>) -> Response {
     if let Err(e) = find_tenant(&state, &tenant).await {
         return e.into_response();
@@ -709,10 +725,24 @@ async fn metadata(state: Shared, tenant: String, version: Version) -> Response {
     json_response(StatusCode::OK, &doc)
 }
 
-async fn metadata_v1(State(state): State<Shared>, Path(tenant): Path<String>) -> Response {
+#[utoipa::path(get, path = "/{tenant}/.well-known/openid-configuration", tag = "Tokens",
+    params(("tenant" = String, Path, description = "Tenant id or domain")),
+    responses((status = 200, description = "OpenID Connect metadata (v1 endpoints)", body = serde_json::Value),
+        (status = 400, description = "Unknown tenant", body = proto::TokenError)))]
+pub(crate) async fn metadata_v1(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+) -> Response {
     metadata(state, tenant, Version::V1).await
 }
 
-async fn metadata_v2(State(state): State<Shared>, Path(tenant): Path<String>) -> Response {
+#[utoipa::path(get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "Tokens",
+    params(("tenant" = String, Path, description = "Tenant id or domain")),
+    responses((status = 200, description = "OpenID Connect metadata (v2 endpoints)", body = serde_json::Value),
+        (status = 400, description = "Unknown tenant", body = proto::TokenError)))]
+pub(crate) async fn metadata_v2(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+) -> Response {
     metadata(state, tenant, Version::V2).await
 }

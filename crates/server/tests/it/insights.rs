@@ -841,6 +841,8 @@ async fn the_openapi_document_and_swagger_ui_are_served_and_match_the_routes() {
         "/insights/v1/mpn/download/{executionId}",
         "/{tenant}/oauth2/token",
         "/{tenant}/oauth2/v2.0/token",
+        "/{tenant}/discovery/keys",
+        "/{tenant}/.well-known/openid-configuration",
     ] {
         assert!(paths.contains_key(p), "{p} missing from the document");
     }
@@ -885,7 +887,7 @@ async fn the_openapi_document_and_swagger_ui_are_served_and_match_the_routes() {
             [0],
         "integer"
     );
-    assert_eq!(operations, 15 + store_paths.len());
+    assert_eq!(operations, 19 + store_paths.len());
     // Every response schema the document names is defined.
     let schemas = doc.body["components"]["schemas"].as_object().unwrap();
     for name in [
