@@ -211,13 +211,18 @@ pub async fn insights_auth(State(state): State<Shared>, mut req: Request, next: 
         )
         .into_response()
     };
+    rate_limit_headers(&mut res, &decision);
+    res
+}
+
+/// `X-RateLimit-Limit` and `X-RateLimit-Remaining` of a rate-limit decision.
+pub fn rate_limit_headers(res: &mut Response, decision: &crate::ratelimit::Decision) {
     let headers = res.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert(
         "x-ratelimit-remaining",
         HeaderValue::from(decision.remaining),
     );
-    res
 }
 
 /// Answers unknown paths with the envelope.

@@ -191,12 +191,7 @@ pub async fn store_auth(State(state): State<Shared>, mut req: Request, next: Nex
         ))
         .into_response()
     };
-    let headers = res.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert(
-        "x-ratelimit-remaining",
-        HeaderValue::from(decision.remaining),
-    );
+    crate::http::rate_limit_headers(&mut res, &decision);
     res
 }
 

@@ -189,6 +189,17 @@ const ACQ_F: &[&str] = &[
     "deviceType",
     "orderName",
 ];
+const ACQ_O: &[&str] = &[
+    "date",
+    "acquisitionType",
+    "ageGroup",
+    "storeClient",
+    "gender",
+    "market",
+    "osVersion",
+    "deviceType",
+    "orderName",
+];
 const ACQ_MONEY: &[(&str, Combine)] = &[
     ("acquisitionQuantity", Combine::Sum),
     ("purchasePriceUSDAmount", Combine::Sum),
@@ -529,17 +540,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
         filter: ACQ_F,
-        order: &[
-            "date",
-            "acquisitionType",
-            "ageGroup",
-            "storeClient",
-            "gender",
-            "market",
-            "osVersion",
-            "deviceType",
-            "orderName",
-        ],
+        order: ACQ_O,
         group: &[
             "date",
             "applicationName",
@@ -609,17 +610,7 @@ pub static METHODS: &[Method] = &[
         }),
         fixed: &[("productType", "addon")],
         filter: ACQ_F,
-        order: &[
-            "date",
-            "acquisitionType",
-            "ageGroup",
-            "storeClient",
-            "gender",
-            "market",
-            "osVersion",
-            "deviceType",
-            "orderName",
-        ],
+        order: ACQ_O,
         group: &[
             "date",
             "applicationName",
