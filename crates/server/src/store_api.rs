@@ -35,8 +35,11 @@ pub const PREFIX: &str = "/v1.0/my/analytics";
 
 pub fn routes() -> Router<Shared> {
     Router::new()
-        .route(&format!("{PREFIX}/{{*method}}"), get(handle))
-        .route(PREFIX, get(unknown_root))
+        .route(
+            &format!("{PREFIX}/{{*method}}"),
+            get(handle).fallback(not_a_get),
+        )
+        .route(PREFIX, get(unknown_root).fallback(not_a_get))
 }
 
 /// Routes that carry their own credentials (signed links).
@@ -193,6 +196,14 @@ pub async fn store_auth(State(state): State<Shared>, mut req: Request, next: Nex
     };
     crate::http::rate_limit_headers(&mut res, &decision);
     res
+}
+
+async fn not_a_get() -> StoreError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "Every Store analytics method is a GET",
+    )
+    .into()
 }
 
 async fn unknown_root() -> StoreError {

@@ -6,5 +6,6 @@
 mod features;
 mod generate;
 mod ingest;
+mod rollup;
 mod s3;
 mod support;

@@ -43,7 +43,10 @@ impl Fixture {
         files: &[std::path::PathBuf],
         mode: LoadMode,
     ) -> Result<LoadReport, EngineError> {
-        let dataset = query::builtin().dataset(dataset).unwrap();
+        let dataset = query::builtin()
+            .dataset(dataset)
+            .or_else(|| query::storeapi::store_catalog().dataset(dataset))
+            .unwrap();
         load_files(&self.store, dataset, &tenant(tenant_id), files, mode).await
     }
 

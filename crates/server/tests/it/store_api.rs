@@ -1384,6 +1384,16 @@ async fn errors_have_the_documented_shape() {
         .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.body["TotalCount"], 0);
+    // Every method is a GET.
+    let res = s
+        .server
+        .http
+        .post(format!("{}/v1.0/my/analytics/installs", s.server.url))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    store_error(&answer(res).await, 405, "MethodNotAllowed");
     // A developer-role token reads analytics.
     let (tenant, client, secret) = s.server.new_tenant("Developer").await;
     let dev = s.server.app_token(&tenant, &client, &secret, STORE).await;
