@@ -162,3 +162,64 @@ fn datasets_table_and_detail() {
         "error: Unknown dataset 'OficeUsage'. Did you mean 'OfficeUsage'?\n"
     );
 }
+
+#[test]
+fn seed_store_and_ingest_store_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let o = run(&[
+        "seed",
+        "--data-dir",
+        data,
+        "--tenant",
+        "acme",
+        "--store",
+        "--store-acquisition-rows",
+        "3650",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Store datasets: 21 datasets"), "{err}");
+    assert!(err.contains("store_acquisitions: 3650 rows"), "{err}");
+    assert!(
+        std::fs::read_dir(dir.path().join("store-cabs/tenant=acme"))
+            .unwrap()
+            .count()
+            > 50
+    );
+    // Operators load their own products like any dataset.
+    let csv = dir.path().join("products.csv");
+    std::fs::write(
+        &csv,
+        "applicationId,productName,productType,parentId\n9NBLGGH00001,Mine,app,\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "ingest",
+        "--data-dir",
+        data,
+        "--tenant",
+        "acme",
+        "--dataset",
+        "store_products",
+        "--replace-all",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "ingest",
+        "--data-dir",
+        data,
+        "--tenant",
+        "acme",
+        "--dataset",
+        "store_product",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("Did you mean 'store_products'?"),
+        "{}",
+        stderr(&o)
+    );
+}
