@@ -214,7 +214,8 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let store = args.dir.open()?;
     let started = Instant::now();
-    let result = runtime()?.block_on(load_files(&store, dataset, &tenant, &args.files, mode));
+    let runtime = runtime()?;
+    let result = runtime.block_on(load_files(&store, dataset, &tenant, &args.files, mode));
     match result {
         Ok(r) => {
             eprintln!(
@@ -224,10 +225,26 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64(),
                 r.version
             );
-            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => report(e),
+        Err(e) => return report(e),
     }
+    // Store datasets answer from rollups built for the new data.
+    if engine::rollups::specs_of(&dataset.name).next().is_some() {
+        let started = Instant::now();
+        let built = runtime.block_on(async {
+            let engine = engine::Engine::new(store.clone())?;
+            engine::rollups::build(&engine, dataset, &tenant).await
+        });
+        match built {
+            Ok(rows) => eprintln!(
+                "built the rollups of {} ({rows} rows) in {:.2}s",
+                dataset.name,
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => return report(e),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
@@ -303,9 +320,10 @@ fn seed_store(
         Err(e) => return report(e),
     };
     eprintln!(
-        "Store datasets: {} datasets, {} rows, {} CAB files in {:.2}s",
+        "Store datasets: {} datasets, {} rows ({} in rollups), {} CAB files in {:.2}s",
         r.datasets,
         r.rows,
+        r.rollup_rows,
         r.cabs,
         started.elapsed().as_secs_f64()
     );

@@ -39,6 +39,8 @@ pub struct ExecOptions {
     pub redact_restricted: bool,
     /// At most this many rows (the test-query preview), on top of LIMIT.
     pub max_rows: Option<usize>,
+    /// Read the dataset's own rows even where a rollup could answer.
+    pub base_rows_only: bool,
 }
 
 /// Runs plans over one data store.
@@ -104,9 +106,9 @@ impl Engine {
         plan: &Plan,
         opts: &ExecOptions,
     ) -> Result<DataFrame> {
-        let dataset = self.dataset(&plan.dataset)?;
+        let (dataset, stored_as) = self.source(tenant, plan, opts.base_rows_only).await?;
         let schema = read_schema(dataset);
-        let manifest = self.store.manifest(&dataset.name, tenant).await?;
+        let manifest = self.store.manifest(&stored_as, tenant).await?;
         let window = opts.window.as_ref();
         let urls: Vec<String> = manifest
             .files
@@ -207,6 +209,55 @@ impl Engine {
             df = df.limit(offset, limit)?;
         }
         Ok(df)
+    }
+
+    /// What a plan reads: its dataset, or for a Store plan a rollup of it
+    /// that holds every column the plan needs and is built for the current
+    /// data. Returns the schema and the storage name.
+    async fn source(
+        &self,
+        tenant: &TenantId,
+        plan: &Plan,
+        base_rows_only: bool,
+    ) -> Result<(&'static Dataset, String)> {
+        let dataset = self.dataset(&plan.dataset)?;
+        if plan.rollup.is_some()
+            && !base_rows_only
+            && let Some(spec) = crate::rollups::covering(&dataset.name, &plan.stored_columns())
+        {
+            let version = self.store.manifest_version(&dataset.name, tenant).await?;
+            let name = spec.storage_name(version);
+            if version > 0 && self.store.manifest_version(&name, tenant).await? > 0 {
+                return Ok((&spec.dataset, name));
+            }
+        }
+        Ok((dataset, dataset.name.clone()))
+    }
+
+    /// The storage name a plan would read (its dataset or a rollup).
+    pub async fn reads(&self, tenant: &TenantId, plan: &Plan) -> Result<String> {
+        Ok(self.source(tenant, plan, false).await?.1)
+    }
+
+    /// Every live row of a dataset for a tenant, unfiltered.
+    pub(crate) async fn base_frame(
+        &self,
+        dataset: &Dataset,
+        tenant: &TenantId,
+    ) -> Result<DataFrame> {
+        let schema = read_schema(dataset);
+        let manifest = self.store.manifest(&dataset.name, tenant).await?;
+        let urls: Vec<String> = manifest
+            .files
+            .iter()
+            .map(|f| format!("{}/{}", self.store.url(), f.path))
+            .collect();
+        Ok(if urls.is_empty() {
+            self.ctx.read_batch(RecordBatch::new_empty(schema))?
+        } else {
+            let options = ParquetReadOptions::default().schema(&schema);
+            self.ctx.read_parquet(urls, options).await?
+        })
     }
 
     /// Executes a plan, streaming its result batches.
@@ -319,7 +370,7 @@ fn url_of(url: &str) -> Result<url::Url> {
 }
 
 /// A column reference by exact name (no identifier parsing, no folding).
-fn column(name: &str) -> Expr {
+pub(crate) fn column(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
 }
 

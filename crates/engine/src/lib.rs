@@ -16,6 +16,7 @@ pub mod exec;
 pub mod generate;
 pub mod ingest;
 pub mod preview;
+pub mod rollups;
 pub mod schema;
 pub mod storage;
 pub mod store_demo;

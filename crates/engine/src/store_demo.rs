@@ -310,6 +310,8 @@ pub struct StoreSeedReport {
     pub datasets: usize,
     pub rows: u64,
     pub cabs: usize,
+    /// Rows written to rollups.
+    pub rollup_rows: u64,
 }
 
 /// The object path of a CAB file.
@@ -342,6 +344,13 @@ pub async fn seed(
         }
         loader.commit().await?;
         report.datasets += 1;
+    }
+    // Rollups for the aggregated datasets (see `rollups`).
+    let engine = crate::Engine::new(store.clone())?;
+    for dataset in catalog.datasets() {
+        if crate::rollups::specs_of(&dataset.name).next().is_some() {
+            report.rollup_rows += crate::rollups::build(&engine, dataset, tenant).await?;
+        }
     }
     for (key, bytes) in cabs {
         store
@@ -408,6 +417,7 @@ pub async fn seed_bulk_acquisitions(
         written += n;
     }
     loader.commit().await?;
+    crate::rollups::build(&crate::Engine::new(store.clone())?, dataset, tenant).await?;
     Ok(written)
 }
 

@@ -356,6 +356,7 @@ impl Scheduler {
                     window,
                     redact_restricted: false,
                     max_rows: None,
+                    base_rows_only: false,
                 },
             )
             .await?;

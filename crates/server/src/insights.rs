@@ -509,6 +509,7 @@ pub(crate) async fn test_query(
         window,
         redact_restricted: caller.redact,
         max_rows: Some(PREVIEW_ROWS),
+        base_rows_only: false,
     };
     let run = async {
         let stream = state.engine.execute(&tenant, &plan, &opts).await?;

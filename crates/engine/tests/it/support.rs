@@ -90,6 +90,7 @@ impl Fixture {
             window: plan.time_window(t(at)),
             redact_restricted: redact,
             max_rows: None,
+            base_rows_only: false,
         };
         self.run_plan(tenant_id, &plan, &opts, format).await
     }
