@@ -229,14 +229,15 @@ fn store_operation(methods: &[&StoreMethod]) -> serde_json::Value {
             json!({"description": what, "content": {"application/json": {"schema": error}}}),
         );
     }
-    let label = if methods.len() > 1 {
-        m.path.to_string()
+    let summary = if methods.len() > 1 {
+        let types: Vec<&str> = methods.iter().map(|m| m.metric_type).collect();
+        format!("{} (metricType: {})", m.title, types.join(", "))
     } else {
-        m.label()
+        m.title.to_string()
     };
     json!({
         "tags": ["Store analytics"],
-        "summary": format!("GET {label}"),
+        "summary": summary,
         "operationId": format!("store_{}", m.path.replace('/', "_")),
         "parameters": params,
         "responses": responses,

@@ -84,6 +84,8 @@ pub struct Param {
 pub struct Method {
     /// Below `/v1.0/my/analytics/`, lower case.
     pub path: &'static str,
+    /// What the method answers, in a few words (the OpenAPI summary).
+    pub title: &'static str,
     /// `gameanalytics` methods: the `metricType` value (else empty).
     pub metric_type: &'static str,
     pub dataset: &'static str,
@@ -153,6 +155,7 @@ impl Method {
 
 const BASE: Method = Method {
     path: "",
+    title: "",
     metric_type: "",
     dataset: "",
     scope: Scope::App,
@@ -537,6 +540,7 @@ pub static METHODS: &[Method] = &[
     // 2.1 Acquisitions, conversions, installs, usage
     Method {
         path: "appacquisitions",
+        title: "App acquisitions (legacy)",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
         filter: ACQ_F,
@@ -559,6 +563,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "funnel",
+        title: "Acquisition funnel (legacy)",
         dataset: "store_funnel",
         levels: &[],
         filter: &["campaignId", "market", "deviceType", "ageGroup", "gender"],
@@ -570,6 +575,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "appchannelconversions",
+        title: "App conversions by channel",
         dataset: "store_channel_conversions",
         fixed: &[("appType", "App")],
         start: Default::Fixed(2016, 1, 1),
@@ -601,6 +607,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "inappacquisitions",
+        title: "Add-on acquisitions",
         dataset: "store_acquisitions",
         scope: Scope::AppOrProduct,
         product: Some(Param {
@@ -634,6 +641,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "subscriptions",
+        title: "Subscription add-on acquisitions",
         dataset: "store_subscriptions",
         top_default: 100,
         top_max: 100,
@@ -677,6 +685,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "inappchannelconversions",
+        title: "Add-on conversions by channel",
         dataset: "store_channel_conversions",
         fixed: &[("appType", "Add-On")],
         start: Default::Fixed(2016, 1, 1),
@@ -721,6 +730,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "acquisitions",
+        title: "Acquisitions for apps and XDP games",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
         filter: XDP_F,
@@ -733,6 +743,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "addonacquisitions",
+        title: "Add-on acquisitions (XDP)",
         dataset: "store_acquisitions",
         scope: Scope::AppOrProduct,
         product: Some(Param {
@@ -780,6 +791,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "xbox/acquisitions",
+        title: "Xbox One game acquisitions (2018)",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
         filter: XDP_F,
@@ -792,6 +804,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "xbox/addonacquisitions",
+        title: "Xbox One add-on acquisitions (2018)",
         dataset: "store_acquisitions",
         scope: Scope::AppOrProduct,
         product: Some(Param {
@@ -816,6 +829,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "installs",
+        title: "App installs",
         dataset: "store_installs",
         filter: &["market", "osVersion", "deviceType", "packageVersion"],
         order: &[
@@ -840,6 +854,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "usagedaily",
+        title: "Daily usage (last 90 days)",
         dataset: "store_usage",
         stored: Stored::PerGrain,
         levels: &["day"],
@@ -871,6 +886,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "usagemonthly",
+        title: "Monthly usage (last 90 days)",
         dataset: "store_usage",
         stored: Stored::PerGrain,
         levels: &["month"],
@@ -901,6 +917,7 @@ pub static METHODS: &[Method] = &[
     // 2.2 App errors
     Method {
         path: "failurehits",
+        title: "Error reporting data (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
         levels: &["day", "hour", "week", "month"],
@@ -914,6 +931,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "failuredetails",
+        title: "Details of one error (one row per CAB)",
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
@@ -929,6 +947,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "stacktrace",
+        title: "Stack trace of a CAB",
         dataset: "store_stack_frames",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -939,6 +958,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "cabdownload",
+        title: "Download a CAB file (302 to a signed link)",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -951,6 +971,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "insights",
+        title: "Insights for one or all apps",
         dataset: "store_insights",
         scope: Scope::AppOptional,
         stored: Stored::Rows,
@@ -972,6 +993,7 @@ pub static METHODS: &[Method] = &[
     // 2.3 Ratings and reviews
     Method {
         path: "ratings",
+        title: "App ratings",
         dataset: "store_ratings",
         filter: &["market", "osVersion", "deviceType", "isRevised"],
         order: &["date", "osVersion", "market", "deviceType", "isRevised"],
@@ -994,6 +1016,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "reviews",
+        title: "App reviews",
         dataset: "store_reviews",
         stored: Stored::Rows,
         levels: &[],
@@ -1050,6 +1073,7 @@ pub static METHODS: &[Method] = &[
     // 2.4 Ads
     Method {
         path: "adsperformance",
+        title: "Ad performance",
         dataset: "store_ad_performance",
         scope: Scope::AppOptional,
         start: Default::DaysAgo(30),
@@ -1087,6 +1111,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "promotion",
+        title: "Ad campaign performance",
         dataset: "store_ad_campaigns",
         scope: Scope::AppOptional,
         start: Default::DaysAgo(30),
@@ -1108,6 +1133,7 @@ pub static METHODS: &[Method] = &[
     // 2.5 Desktop applications
     Method {
         path: "desktop/installbasedaily",
+        title: "Desktop application install base",
         dataset: "store_desktop_install_base",
         levels: &[],
         start: Default::DaysAgo(90),
@@ -1141,6 +1167,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/blockhits",
+        title: "Desktop application upgrade blocks",
         dataset: "store_desktop_blocks",
         levels: &[],
         start: Default::DaysAgo(90),
@@ -1176,6 +1203,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/blockdetails",
+        title: "Upgrade block details for one executable",
         dataset: "store_desktop_blocks",
         levels: &[],
         start: Default::DaysAgo(90),
@@ -1224,6 +1252,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/failurehits",
+        title: "Desktop application errors (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
         retention_days: Some(30),
@@ -1244,6 +1273,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/failuredetails",
+        title: "Details of one desktop application error",
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
@@ -1283,6 +1313,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/stacktrace",
+        title: "Stack trace of a desktop CAB",
         dataset: "store_stack_frames",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1293,6 +1324,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/cabdownload",
+        title: "Download a desktop CAB file",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1305,6 +1337,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/insights",
+        title: "Desktop application health insights",
         dataset: "store_insights",
         scope: Scope::AppOptional,
         stored: Stored::Rows,
@@ -1328,6 +1361,7 @@ pub static METHODS: &[Method] = &[
     // 2.6 Xbox One game errors
     Method {
         path: "xbox/failurehits",
+        title: "Xbox One game errors (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
         levels: &["day", "hour", "week", "month"],
@@ -1341,6 +1375,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "xbox/failuredetails",
+        title: "Details of one Xbox One game error",
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
@@ -1356,6 +1391,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "xbox/stacktrace",
+        title: "Stack trace of an Xbox One CAB",
         dataset: "store_stack_frames",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1366,6 +1402,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "xbox/cabdownload",
+        title: "Download an Xbox One CAB file",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1379,6 +1416,7 @@ pub static METHODS: &[Method] = &[
     // 2.7 Xbox Live analytics
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "productvalues",
         dataset: "store_xbox_documents",
         stored: Stored::Rows,
@@ -1391,6 +1429,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "achievements",
         dataset: "store_xbox_achievements",
         stored: Stored::Rows,
@@ -1412,6 +1451,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "concurrency",
         dataset: "store_xbox_concurrency",
         stored: Stored::Rows,
@@ -1422,6 +1462,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "callingpattern",
         dataset: "store_xbox_documents",
         stored: Stored::Rows,
@@ -1435,6 +1476,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "communitymanagergamehub",
         dataset: "store_xbox_gamehub",
         stored: Stored::Rows,
@@ -1453,6 +1495,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "communitymanagerclub",
         dataset: "store_xbox_documents",
         stored: Stored::Rows,
@@ -1466,6 +1509,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "multiplayerdaily",
         dataset: "store_usage",
         stored: Stored::PerGrain,
@@ -1490,6 +1534,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "gameanalytics",
+        title: "Xbox Live analytics",
         metric_type: "multiplayermonthly",
         dataset: "store_usage",
         stored: Stored::PerGrain,
@@ -1514,6 +1559,7 @@ pub static METHODS: &[Method] = &[
     // 2.8 Hardware / drivers
     Method {
         path: "driver/failurehits",
+        title: "Windows 10 driver errors",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
         filter: DRIVER_F,
@@ -1525,6 +1571,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "driver/failuredetails",
+        title: "Details of one driver error",
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
@@ -1568,6 +1615,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "driver/cabdownload",
+        title: "Download a driver CAB file",
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
@@ -1579,6 +1627,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "ihvdriver/failurehits",
+        title: "Windows 7/8.x driver errors (account-wide)",
         dataset: "store_failure_hits",
         scope: Scope::Account,
         stored: Stored::PerGrain,
@@ -1592,6 +1641,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "ihvdriver/failuredetails",
+        title: "Details of one Windows 7/8.x driver error",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1621,6 +1671,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "ihvdriver/cabdownload",
+        title: "Download a Windows 7/8.x driver CAB file",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1633,6 +1684,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "hardware/failurehits",
+        title: "OEM hardware errors (account-wide)",
         dataset: "store_failure_hits",
         scope: Scope::Account,
         stored: Stored::PerGrain,
@@ -1646,6 +1698,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "hardware/failuredetails",
+        title: "Details of one OEM hardware error",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
@@ -1690,6 +1743,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "hardware/cabdownload",
+        title: "Download an OEM hardware CAB file",
         dataset: "store_failure_reports",
         scope: Scope::Account,
         stored: Stored::Rows,
