@@ -21,7 +21,11 @@ struct Store {
 
 impl Store {
     async fn start() -> Store {
-        let server = TestServer::start(Db::Sqlite).await;
+        Store::start_on(Db::Sqlite).await
+    }
+
+    async fn start_on(db: Db) -> Store {
+        let server = TestServer::start(db).await;
         let token = server
             .app_token(
                 &server.tenant(),
@@ -1196,11 +1200,11 @@ async fn next_links_can_be_absolute() {
 /// (method, parameters, a part of the expected message).
 type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 
-/// Every error case: parameters (400), tokens (401), roles (403), unknown
-/// and foreign products and methods (404), rate limit (429).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn errors_have_the_documented_shape() {
-    let s = Store::start().await;
+// Every error case: parameters (400), tokens (401), roles (403), unknown
+// and foreign products and methods (404), non-GET (405); on SQLite and on
+// PostgreSQL (the tenants, apps and tokens live in the metadata store).
+crate::on_both!(errors_have_the_documented_shape, |db| {
+    let s = Store::start_on(db).await;
     let cases: &[Case] = &[
         (
             "appacquisitions",
@@ -1403,7 +1407,7 @@ async fn errors_have_the_documented_shape() {
             .status,
         200
     );
-}
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_answers_429_with_retry_after() {
