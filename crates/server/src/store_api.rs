@@ -433,6 +433,12 @@ async fn handle(
             .into());
         }
     };
+    let batches = match method.bucket_cap {
+        Some(cap) if matches!(query.level.as_str(), "week" | "month") => {
+            Arc::new(cap_failure_buckets(&query, &batches, cap)?)
+        }
+        _ => batches,
+    };
     match method.shape {
         Shape::Redirect => redirect(&state, &tenant_id, &batches).await,
         Shape::BareArray => Ok(concurrency(&query, &params, &batches)),
@@ -555,6 +561,48 @@ impl ParamErrorList {
         }]
         .into()
     }
+}
+
+/// Week and month failure answers keep the `cap` failure buckets
+/// (`failureHash`, else `failureName`) with the most events (spec §2.2).
+fn cap_failure_buckets(
+    query: &StoreQuery,
+    batches: &[RecordBatch],
+    cap: usize,
+) -> Result<Vec<RecordBatch>, StoreError> {
+    let outputs = &query.plan.outputs;
+    let key = ["failureHash", "failureName"]
+        .iter()
+        .find_map(|k| outputs.iter().position(|o| o.name == *k));
+    let events = outputs.iter().position(|o| o.name == "eventCount");
+    let (Some(key), Some(events)) = (key, events) else {
+        return Ok(batches.to_vec());
+    };
+    let mut totals: HashMap<Option<String>, i64> = HashMap::new();
+    for (b, i) in rows(batches) {
+        let n = match cell(b, events, i, false, DateFormat::Day) {
+            Value::Number(n) => n.as_i64().unwrap_or(0),
+            _ => 0,
+        };
+        *totals.entry(string_at(b, key, i)).or_default() += n;
+    }
+    if totals.len() <= cap {
+        return Ok(batches.to_vec());
+    }
+    let mut ranked: Vec<(Option<String>, i64)> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let kept: std::collections::HashSet<Option<String>> =
+        ranked.into_iter().take(cap).map(|(k, _)| k).collect();
+    batches
+        .iter()
+        .map(|b| {
+            let mask: engine::arrow::array::BooleanArray = (0..b.num_rows())
+                .map(|i| Some(kept.contains(&string_at(b, key, i))))
+                .collect();
+            engine::arrow::compute::filter_record_batch(b, &mask)
+                .map_err(|e| StoreError::from(ApiError::internal(e)))
+        })
+        .collect()
 }
 
 /// The value of one cell as JSON, typed as the field says.
@@ -897,4 +945,69 @@ async fn cab_file(
         res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::arrow::array::{Int64Array, StringArray};
+    use engine::arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn failure_buckets_are_capped_by_events() {
+        let method = methods::find("failurehits", None).unwrap();
+        let params = Params::new(vec![
+            ("applicationId".to_string(), "A".to_string()),
+            ("groupby".to_string(), "failureHash".to_string()),
+            ("aggregationLevel".to_string(), "week".to_string()),
+        ]);
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let query = storeapi::resolve(method, &params, today).unwrap();
+        // A batch shaped like the plan's outputs, strings for simplicity
+        // where only the key and eventCount matter.
+        let fields: Vec<Field> = query
+            .plan
+            .outputs
+            .iter()
+            .map(|o| match o.name.as_str() {
+                "eventCount" | "deviceCount" => Field::new(&o.name, DataType::Int64, true),
+                _ => Field::new(&o.name, DataType::Utf8, true),
+            })
+            .collect();
+        let hashes = ["a", "b", "c", "a", "c"];
+        let events = [5i64, 1, 7, 5, 0];
+        let columns: Vec<engine::arrow::array::ArrayRef> = fields
+            .iter()
+            .map(|f| -> engine::arrow::array::ArrayRef {
+                match f.name().as_str() {
+                    "failureHash" => Arc::new(StringArray::from(hashes.to_vec())),
+                    "eventCount" | "deviceCount" => Arc::new(Int64Array::from(events.to_vec())),
+                    _ => Arc::new(StringArray::from(vec!["x"; 5])),
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let kept = cap_failure_buckets(&query, std::slice::from_ref(&batch), 2).unwrap();
+        let kept_hashes: Vec<String> = rows(&kept)
+            .map(|(b, i)| {
+                string_at(
+                    b,
+                    query
+                        .plan
+                        .outputs
+                        .iter()
+                        .position(|o| o.name == "failureHash")
+                        .unwrap(),
+                    i,
+                )
+                .unwrap()
+            })
+            .collect();
+        // a = 10 events, c = 7, b = 1: b is dropped.
+        assert_eq!(kept_hashes, ["a", "c", "a", "c"]);
+        assert_eq!(
+            cap_failure_buckets(&query, &[batch], 3).unwrap()[0].num_rows(),
+            5
+        );
+    }
 }

@@ -121,6 +121,9 @@ pub struct Method {
     pub shape: Shape,
     /// The envelope carries `DataFreshnessTimestamp`.
     pub freshness: bool,
+    /// At week/month level, answers keep at most this many failure buckets
+    /// (`failureName`/`failureHash`), the ones with the most events.
+    pub bucket_cap: Option<usize>,
 }
 
 impl Method {
@@ -180,6 +183,7 @@ const BASE: Method = Method {
     date_format: DateFormat::Day,
     shape: Shape::Envelope,
     freshness: false,
+    bucket_cap: None,
 };
 
 const ACQ_F: &[&str] = &[
@@ -917,6 +921,7 @@ pub static METHODS: &[Method] = &[
     // 2.2 App errors
     Method {
         path: "failurehits",
+        bucket_cap: Some(1000),
         title: "Error reporting data (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
@@ -1252,6 +1257,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "desktop/failurehits",
+        bucket_cap: Some(1000),
         title: "Desktop application errors (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
@@ -1361,6 +1367,7 @@ pub static METHODS: &[Method] = &[
     // 2.6 Xbox One game errors
     Method {
         path: "xbox/failurehits",
+        bucket_cap: Some(1000),
         title: "Xbox One game errors (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
@@ -1559,6 +1566,7 @@ pub static METHODS: &[Method] = &[
     // 2.8 Hardware / drivers
     Method {
         path: "driver/failurehits",
+        bucket_cap: Some(1000),
         title: "Windows 10 driver errors",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
