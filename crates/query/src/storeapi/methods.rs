@@ -121,6 +121,9 @@ pub struct Method {
     pub shape: Shape,
     /// The envelope carries `DataFreshnessTimestamp`.
     pub freshness: bool,
+    /// The stored column whose text is shown as `date` (reviews show the
+    /// submission time, `3/5/2021 12:48:33 PM`).
+    pub date_from: Option<&'static str>,
     /// At week/month level, answers keep at most this many failure buckets
     /// (`failureName`/`failureHash`), the ones with the most events.
     pub bucket_cap: Option<usize>,
@@ -183,6 +186,7 @@ const BASE: Method = Method {
     date_format: DateFormat::Day,
     shape: Shape::Envelope,
     freshness: false,
+    date_from: None,
     bucket_cap: None,
 };
 
@@ -1021,6 +1025,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "reviews",
+        date_from: Some("submittedAt"),
         title: "App reviews",
         dataset: "store_reviews",
         stored: Stored::Rows,

@@ -713,11 +713,20 @@ pub fn resolve(
                 // Fields the shape adds itself (concurrency's SeriesName).
                 continue;
             };
-            let i = push_output(&mut outputs, col, Source::Column);
+            let mut i = push_output(&mut outputs, col, Source::Column);
+            let mut ty = col.ty;
+            // The date shown may be a stored timestamp text (reviews); the
+            // date column still orders and filters.
+            if wire.eq_ignore_ascii_case("date")
+                && let Some(shown) = method.date_from.and_then(|c| dataset.stored_column(c))
+            {
+                i = push_output(&mut outputs, shown, Source::Column);
+                ty = shown.ty;
+            }
             fields.push(Field {
                 wire: (*wire).to_string(),
                 source: FieldSource::Output(i),
-                ty: col.ty,
+                ty,
                 boolean: is_bool(wire),
             });
         }
