@@ -1589,3 +1589,140 @@ async fn every_filter_field_of_detail_methods() {
     }
     assert!(checked >= 30, "{checked} fields checked");
 }
+
+/// Defaults: dates per method (today; today-30 d; 1/1/2016; ads end
+/// yesterday), `top` (10000; subscriptions 100), `aggregationLevel` day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn defaults_match_the_documented_values() {
+    let s = Store::start().await;
+    let same = |a: &Answer, b: &Answer, what: &str| {
+        assert_eq!(a.status, 200, "{what}: {}", a.body);
+        assert_eq!(a.body["Value"], b.body["Value"], "{what}");
+        assert_eq!(a.body["TotalCount"], b.body["TotalCount"], "{what}");
+    };
+    // Dates default to today: the data lags two days, so nothing yet.
+    let a = s
+        .get("installs", &[("applicationId", APP), ("groupby", "date")])
+        .await;
+    assert_eq!(a.body["TotalCount"], 0, "{}", a.body);
+    // Channel conversions start on 1/1/2016 by default.
+    let implicit = s
+        .get(
+            "appchannelconversions",
+            &[("applicationId", APP), ("groupby", "date")],
+        )
+        .await;
+    let explicit = s
+        .get(
+            "appchannelconversions",
+            &[
+                ("applicationId", APP),
+                ("groupby", "date"),
+                ("startDate", "1/1/2016"),
+                ("endDate", &day(0)),
+            ],
+        )
+        .await;
+    same(&implicit, &explicit, "appchannelconversions");
+    assert!(implicit.body["TotalCount"].as_u64().unwrap() > 300);
+    // Failure details start 30 days back.
+    let (hash, _) = failure_ids(&s, "", Some(APP)).await;
+    let implicit = s
+        .get(
+            "failuredetails",
+            &[("applicationId", APP), ("failureHash", &hash)],
+        )
+        .await;
+    let explicit = s
+        .get(
+            "failuredetails",
+            &[
+                ("applicationId", APP),
+                ("failureHash", &hash),
+                ("startDate", &day(30)),
+                ("endDate", &day(0)),
+            ],
+        )
+        .await;
+    same(&implicit, &explicit, "failuredetails");
+    // Ads: today-30 d to yesterday.
+    let implicit = s
+        .get(
+            "adsperformance",
+            &[("applicationId", APP), ("groupby", "date")],
+        )
+        .await;
+    let explicit = s
+        .get(
+            "adsperformance",
+            &[
+                ("applicationId", APP),
+                ("groupby", "date"),
+                ("startDate", &day(30)),
+                ("endDate", &day(1)),
+            ],
+        )
+        .await;
+    same(&implicit, &explicit, "adsperformance");
+    // Without applicationId, ads cover every app of the account.
+    let all_apps = s
+        .rows("adsperformance", &[("groupby", "applicationId")])
+        .await;
+    assert!(all_apps.len() >= 2, "{all_apps:?}");
+    // Level defaults to day.
+    let implicit = s
+        .get(
+            "installs",
+            &[
+                ("applicationId", APP),
+                ("groupby", "date"),
+                ("startDate", &day(20)),
+            ],
+        )
+        .await;
+    let explicit = s
+        .get(
+            "installs",
+            &[
+                ("applicationId", APP),
+                ("groupby", "date"),
+                ("startDate", &day(20)),
+                ("aggregationLevel", "day"),
+            ],
+        )
+        .await;
+    same(&implicit, &explicit, "aggregationLevel");
+    // top: 10000 by default, 100 on subscriptions.
+    let a = s
+        .get(
+            "installs",
+            &[
+                ("applicationId", APP),
+                ("groupby", "date,market,packageVersion"),
+                ("startDate", "2020-01-01"),
+            ],
+        )
+        .await;
+    // (4,800 rows: more than any smaller default would give, one page.)
+    let total = a.body["TotalCount"].as_u64().unwrap();
+    assert!(total > 4_000, "{total}");
+    assert_eq!(a.body["Value"].as_array().unwrap().len() as u64, total);
+    assert!(a.body.get("@nextLink").is_none());
+    let a = s
+        .get(
+            "subscriptions",
+            &[
+                ("applicationId", APP),
+                ("groupby", "date,market"),
+                ("startDate", "2020-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(a.body["Value"].as_array().unwrap().len(), 100);
+    assert!(
+        a.body["@nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("top=100&skip=100")
+    );
+}
