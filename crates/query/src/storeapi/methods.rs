@@ -102,6 +102,9 @@ pub struct Method {
     pub end: Default,
     /// Days of history served; older start dates are clamped.
     pub retention_days: Option<i64>,
+    /// The first date with data (year, month, day); earlier starts are
+    /// clamped (XDP acquisitions have no daily data before 2016-10-01).
+    pub earliest: Option<(i32, u32, u32)>,
     pub top_default: u64,
     pub top_max: u64,
     pub params: &'static [Param],
@@ -172,6 +175,7 @@ const BASE: Method = Method {
     start: Default::Today,
     end: Default::Today,
     retention_days: None,
+    earliest: None,
     top_default: 10_000,
     top_max: 10_000,
     params: &[],
@@ -738,6 +742,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "acquisitions",
+        earliest: Some((2016, 10, 1)),
         title: "Acquisitions for apps and XDP games",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
@@ -751,6 +756,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "addonacquisitions",
+        earliest: Some((2016, 10, 1)),
         title: "Add-on acquisitions (XDP)",
         dataset: "store_acquisitions",
         scope: Scope::AppOrProduct,

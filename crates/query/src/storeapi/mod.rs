@@ -512,9 +512,13 @@ pub fn resolve(
     }
     // Clamp: retention and the dawn of data; an end in the far future is
     // just "up to now".
+    let first = method
+        .earliest
+        .and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+        .unwrap_or_else(earliest_date);
     let floor = method
         .retention_days
-        .map_or(earliest_date(), |d| today - Duration::days(d));
+        .map_or(first, |d| (today - Duration::days(d)).max(first));
     start = start.max(floor);
     let end = end.min(today);
 
@@ -952,5 +956,8 @@ mod tests {
         .unwrap();
         assert_eq!(q.start, today() - Duration::days(90));
         assert_eq!(q.end, today());
+        let m = methods::find("acquisitions", None).unwrap();
+        let q = resolve(m, &params("applicationId=X&startDate=1/1/2015"), today()).unwrap();
+        assert_eq!(q.start.to_string(), "2016-10-01");
     }
 }
