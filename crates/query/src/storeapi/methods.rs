@@ -113,6 +113,8 @@ pub struct Method {
     pub group: &'static [&'static str],
     /// Fields every row carries besides the grouped ones and the measures.
     pub always: &'static [&'static str],
+    /// Fields rows carry at day level only (add-on names).
+    pub day_always: &'static [&'static str],
     pub measures: &'static [(&'static str, Combine)],
     /// Row fields of [`Stored::Rows`] methods, in answer order.
     pub fields: &'static [&'static str],
@@ -183,6 +185,7 @@ const BASE: Method = Method {
     order: &[],
     group: &[],
     always: &["date", "applicationId"],
+    day_always: &[],
     measures: &[],
     fields: &[],
     rename: &[],
@@ -619,6 +622,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "inappacquisitions",
+        day_always: &["inAppProductName"],
         title: "Add-on acquisitions",
         dataset: "store_acquisitions",
         scope: Scope::AppOrProduct,
@@ -756,6 +760,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "addonacquisitions",
+        day_always: &["addonProductName"],
         earliest: Some((2016, 10, 1)),
         title: "Add-on acquisitions (XDP)",
         dataset: "store_acquisitions",
@@ -818,6 +823,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         path: "xbox/addonacquisitions",
+        day_always: &["addonProductName"],
         title: "Xbox One add-on acquisitions (2018)",
         dataset: "store_acquisitions",
         scope: Scope::AppOrProduct,

@@ -635,7 +635,19 @@ pub fn resolve(
     };
     let mut hour_output = None;
     if aggregated {
-        let mut wires: Vec<&str> = method.always.to_vec();
+        // Fields returned at day level only (add-on names: they follow
+        // from the add-on id, so they add no rows).
+        let always: Vec<&str> = method
+            .always
+            .iter()
+            .chain(if level == "day" {
+                method.day_always
+            } else {
+                &[]
+            })
+            .copied()
+            .collect();
+        let mut wires: Vec<&str> = always.clone();
         for g in method.group {
             if !wires.iter().any(|w| w.eq_ignore_ascii_case(g)) {
                 wires.push(g);
@@ -646,7 +658,7 @@ pub fn resolve(
                 continue;
             };
             let is_date = date_col.as_deref() == Some(col.name.as_str());
-            let in_always = method.always.iter().any(|a| a.eq_ignore_ascii_case(wire));
+            let in_always = always.iter().any(|a| a.eq_ignore_ascii_case(wire));
             let is_grouped = grouped.iter().any(|g| g.eq_ignore_ascii_case(wire));
             let source = if is_date {
                 if date_bucketed {

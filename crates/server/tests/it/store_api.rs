@@ -1692,6 +1692,26 @@ async fn defaults_match_the_documented_values() {
         )
         .await;
     same(&implicit, &explicit, "aggregationLevel");
+    // Add-on names come with day-level rows only (unless grouped by).
+    let start = day(40);
+    let daily = s
+        .rows(
+            "inappacquisitions",
+            &[("inAppProductId", "9NBLGGH4TNMP"), ("startDate", &start)],
+        )
+        .await;
+    assert_eq!(daily[0]["inAppProductName"], "Filter Pack", "{}", daily[0]);
+    let weekly = s
+        .rows(
+            "inappacquisitions",
+            &[
+                ("inAppProductId", "9NBLGGH4TNMP"),
+                ("startDate", &start),
+                ("aggregationLevel", "week"),
+            ],
+        )
+        .await;
+    assert!(weekly[0].get("inAppProductName").is_none(), "{}", weekly[0]);
     // top: 10000 by default, 100 on subscriptions.
     let a = s
         .get(
