@@ -27,7 +27,7 @@ use query::plan::{Combine, CompareOp, Condition, DateUnit, Plan, Predicate, Roll
 use crate::error::{EngineError, Result};
 use crate::ingest::{date_to_days, partition_month};
 use crate::schema::{arrow_type, read_schema};
-use crate::storage::{DataStore, TenantId};
+use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
 /// Options of one execution.
 #[derive(Debug, Clone, Default)]
@@ -106,23 +106,13 @@ impl Engine {
         plan: &Plan,
         opts: &ExecOptions,
     ) -> Result<DataFrame> {
-        let (dataset, stored_as) = self.source(tenant, plan, opts.base_rows_only).await?;
-        let schema = read_schema(dataset);
-        let manifest = self.store.manifest(&stored_as, tenant).await?;
+        let (dataset, _, manifest) = self.source(tenant, plan, opts.base_rows_only).await?;
         let window = opts.window.as_ref();
-        let urls: Vec<String> = manifest
+        let files = manifest
             .files
             .iter()
-            .filter(|f| window.is_none_or(|w| partition_overlaps(&f.partition, w)))
-            .map(|f| format!("{}/{}", self.store.url(), f.path))
-            .collect();
-        let mut df = if urls.is_empty() {
-            self.ctx
-                .read_batch(RecordBatch::new_empty(schema.clone()))?
-        } else {
-            let options = ParquetReadOptions::default().schema(&schema);
-            self.ctx.read_parquet(urls, options).await?
-        };
+            .filter(|f| window.is_none_or(|w| partition_overlaps(&f.partition, w)));
+        let mut df = self.read_files(dataset, files).await?;
 
         let mut row_filters: Vec<Expr> = plan.row_filters.iter().map(predicate).collect();
         if let Some(c) = &plan.condition {
@@ -219,19 +209,23 @@ impl Engine {
         tenant: &TenantId,
         plan: &Plan,
         base_rows_only: bool,
-    ) -> Result<(&'static Dataset, String)> {
+    ) -> Result<(&'static Dataset, String, Manifest)> {
         let dataset = self.dataset(&plan.dataset)?;
         if plan.rollup.is_some()
             && !base_rows_only
             && let Some(spec) = crate::rollups::covering(&dataset.name, &plan.stored_columns())
         {
             let version = self.store.manifest_version(&dataset.name, tenant).await?;
-            let name = spec.storage_name(version);
-            if version > 0 && self.store.manifest_version(&name, tenant).await? > 0 {
-                return Ok((&spec.dataset, name));
+            if version > 0 {
+                let name = spec.storage_name(version);
+                let manifest = self.store.manifest(&name, tenant).await?;
+                if manifest.version > 0 {
+                    return Ok((&spec.dataset, name, manifest));
+                }
             }
         }
-        Ok((dataset, dataset.name.clone()))
+        let manifest = self.store.manifest(&dataset.name, tenant).await?;
+        Ok((dataset, dataset.name.clone(), manifest))
     }
 
     /// The storage name a plan would read (its dataset or a rollup).
@@ -239,17 +233,14 @@ impl Engine {
         Ok(self.source(tenant, plan, false).await?.1)
     }
 
-    /// Every live row of a dataset for a tenant, unfiltered.
-    pub(crate) async fn base_frame(
+    /// A frame over part files of a dataset (an empty one without files).
+    pub(crate) async fn read_files(
         &self,
         dataset: &Dataset,
-        tenant: &TenantId,
+        files: impl Iterator<Item = &PartFile>,
     ) -> Result<DataFrame> {
         let schema = read_schema(dataset);
-        let manifest = self.store.manifest(&dataset.name, tenant).await?;
-        let urls: Vec<String> = manifest
-            .files
-            .iter()
+        let urls: Vec<String> = files
             .map(|f| format!("{}/{}", self.store.url(), f.path))
             .collect();
         Ok(if urls.is_empty() {

@@ -121,9 +121,11 @@ pub struct LoadReport {
 }
 
 /// Typed column builders for one partition of a dataset.
-struct Builders {
+/// Typed Arrow builders for the stored columns of a dataset, filled a row
+/// at a time (the loader's path and the demo generators').
+pub(crate) struct Builders {
     columns: Vec<ColumnBuilder>,
-    rows: usize,
+    pub(crate) rows: usize,
 }
 
 enum ColumnBuilder {
@@ -134,7 +136,7 @@ enum ColumnBuilder {
 }
 
 impl Builders {
-    fn new(columns: &[&Column]) -> Builders {
+    pub(crate) fn new(columns: &[&Column]) -> Builders {
         Builders {
             columns: columns
                 .iter()
@@ -149,7 +151,37 @@ impl Builders {
         }
     }
 
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+    /// True when `cell` is null or of column `i`'s type.
+    pub(crate) fn accepts(&self, i: usize, cell: CellRef<'_>) -> bool {
+        matches!(
+            (self.columns.get(i), cell),
+            (Some(_), CellRef::Null)
+                | (Some(ColumnBuilder::Str(_)), CellRef::Str(_))
+                | (Some(ColumnBuilder::Int(_)), CellRef::Int(_))
+                | (Some(ColumnBuilder::Float(_)), CellRef::Float(_))
+                | (Some(ColumnBuilder::Date(_)), CellRef::Date(_))
+        )
+    }
+
+    /// Appends one row, a value per column in order; a value of another
+    /// type than its column is stored as null.
+    pub(crate) fn push_row<'a>(&mut self, cells: impl IntoIterator<Item = CellRef<'a>>) {
+        for (builder, cell) in self.columns.iter_mut().zip(cells) {
+            match (builder, cell) {
+                (ColumnBuilder::Str(b), CellRef::Str(s)) => b.append_value(s),
+                (ColumnBuilder::Int(b), CellRef::Int(i)) => b.append_value(i),
+                (ColumnBuilder::Float(b), CellRef::Float(x)) => b.append_value(x),
+                (ColumnBuilder::Date(b), CellRef::Date(d)) => b.append_value(date_to_days(d)),
+                (ColumnBuilder::Str(b), _) => b.append_null(),
+                (ColumnBuilder::Int(b), _) => b.append_null(),
+                (ColumnBuilder::Float(b), _) => b.append_null(),
+                (ColumnBuilder::Date(b), _) => b.append_null(),
+            }
+        }
+        self.rows += 1;
+    }
+
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
         let arrays: Vec<ArrayRef> = self
             .columns
             .iter_mut()
@@ -175,6 +207,28 @@ pub enum Cell {
     Int(i64),
     Float(f64),
     Date(NaiveDate),
+}
+
+/// A cell's value borrowed, as builders take it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Null,
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Date(NaiveDate),
+}
+
+impl Cell {
+    pub fn as_ref(&self) -> CellRef<'_> {
+        match self {
+            Cell::Null => CellRef::Null,
+            Cell::Str(s) => CellRef::Str(s),
+            Cell::Int(i) => CellRef::Int(*i),
+            Cell::Float(x) => CellRef::Float(*x),
+            Cell::Date(d) => CellRef::Date(*d),
+        }
+    }
 }
 
 /// Days from 1970-01-01, as Arrow's Date32 stores them.
@@ -403,19 +457,7 @@ impl<'a> Loader<'a> {
             &self.tenant,
             &key,
         );
-        for (builder, cell) in partition.builders.columns.iter_mut().zip(cells) {
-            match (builder, cell) {
-                (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
-                (ColumnBuilder::Int(b), Cell::Int(i)) => b.append_value(i),
-                (ColumnBuilder::Float(b), Cell::Float(x)) => b.append_value(x),
-                (ColumnBuilder::Date(b), Cell::Date(d)) => b.append_value(date_to_days(d)),
-                (ColumnBuilder::Str(b), _) => b.append_null(),
-                (ColumnBuilder::Int(b), _) => b.append_null(),
-                (ColumnBuilder::Float(b), _) => b.append_null(),
-                (ColumnBuilder::Date(b), _) => b.append_null(),
-            }
-        }
-        partition.builders.rows += 1;
+        partition.builders.push_row(cells.iter().map(Cell::as_ref));
         partition.rows += 1;
         self.rows += 1;
         if partition.builders.rows >= FLUSH_ROWS {

@@ -147,10 +147,14 @@ pub fn covering(base: &str, columns: &[&str]) -> Option<&'static RollupSpec> {
 /// the rollups of older versions. Returns the rows written.
 pub async fn build(engine: &crate::Engine, base: &Dataset, tenant: &TenantId) -> Result<u64> {
     let store = engine.store();
-    let version = store.manifest_version(&base.name, tenant).await?;
+    // One manifest names the version and gives the files, so a load that
+    // commits meanwhile cannot put newer rows under an older name.
+    let manifest = store.manifest(&base.name, tenant).await?;
+    let version = manifest.version;
     let mut rows = 0u64;
+    let all = engine.read_files(base, manifest.files.iter()).await?;
     for spec in specs_of(&base.name) {
-        let df = engine.base_frame(base, tenant).await?;
+        let df = all.clone();
         let group: Vec<Expr> = spec
             .dataset
             .columns

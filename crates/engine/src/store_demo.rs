@@ -13,20 +13,18 @@ use std::collections::HashMap;
 use std::io::{Cursor, Write};
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use datafusion::arrow::array::{
-    ArrayBuilder, ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
-};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use query::Catalog;
-use query::catalog::Dataset;
+use query::catalog::{Column, Dataset};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{EngineError, Result};
-use crate::ingest::{LoadMode, Loader, date_to_days};
-use crate::schema::dataset_schema;
+use crate::ingest::{Builders, CellRef, LoadMode, Loader};
+use crate::schema::{dataset_schema, stored_columns};
 use crate::storage::{DataStore, TenantId};
 
 /// One product of the demo publisher.
@@ -201,108 +199,54 @@ fn day_factor(day: NaiveDate, first: NaiveDate) -> f64 {
 }
 
 /// Rows of one dataset under construction, set by column name; columns a
-/// row does not set are null.
+/// row does not set are null. The loader's typed builders do the work.
 struct Table {
     schema: SchemaRef,
     index: HashMap<String, usize>,
-    builders: Vec<Box<dyn ArrayBuilder>>,
+    builders: Builders,
     rows: usize,
-}
-
-enum Cell<'a> {
-    S(&'a str),
-    I(i64),
-    F(f64),
-    D(NaiveDate),
 }
 
 impl Table {
     fn new(dataset: &Dataset) -> Table {
-        let schema = dataset_schema(dataset);
-        let builders: Vec<Box<dyn ArrayBuilder>> = schema
-            .fields()
-            .iter()
-            .map(|f| -> Box<dyn ArrayBuilder> {
-                match f.data_type() {
-                    DataType::Int64 => Box::new(Int64Builder::new()),
-                    DataType::Float64 => Box::new(Float64Builder::new()),
-                    DataType::Date32 => Box::new(Date32Builder::new()),
-                    _ => Box::new(StringBuilder::new()),
-                }
-            })
-            .collect();
-        let index = schema
-            .fields()
+        let columns: Vec<&Column> = stored_columns(dataset).collect();
+        let index = columns
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.name().clone(), i))
+            .map(|(i, c)| (c.name.clone(), i))
             .collect();
         Table {
-            schema,
+            schema: dataset_schema(dataset),
+            builders: Builders::new(&columns),
             index,
-            builders,
             rows: 0,
         }
     }
 
-    fn row(&mut self, cells: &[(&str, Cell<'_>)]) -> Result<()> {
-        let mut set = vec![false; self.builders.len()];
+    fn row(&mut self, cells: &[(&str, CellRef<'_>)]) -> Result<()> {
+        let mut row = vec![CellRef::Null; self.index.len()];
         for (name, cell) in cells {
             let i = *self.index.get(*name).ok_or_else(|| {
                 EngineError::BadInput(format!("demo generator: no column {name}"))
             })?;
-            set[i] = true;
-            let b = self.builders[i].as_any_mut();
-            let ok = match cell {
-                Cell::S(v) => b
-                    .downcast_mut::<StringBuilder>()
-                    .map(|b| b.append_value(v))
-                    .is_some(),
-                Cell::I(v) => b
-                    .downcast_mut::<Int64Builder>()
-                    .map(|b| b.append_value(*v))
-                    .is_some(),
-                Cell::F(v) => b
-                    .downcast_mut::<Float64Builder>()
-                    .map(|b| b.append_value(*v))
-                    .is_some(),
-                Cell::D(v) => b
-                    .downcast_mut::<Date32Builder>()
-                    .map(|b| b.append_value(date_to_days(*v)))
-                    .is_some(),
-            };
-            if !ok {
+            if !self.builders.accepts(i, *cell) {
                 return Err(EngineError::BadInput(format!(
                     "demo generator: wrong type for column {name}"
                 )));
             }
+            row[i] = *cell;
         }
-        for (i, done) in set.into_iter().enumerate() {
-            if done {
-                continue;
-            }
-            let b = self.builders[i].as_any_mut();
-            if let Some(b) = b.downcast_mut::<StringBuilder>() {
-                b.append_null();
-            } else if let Some(b) = b.downcast_mut::<Int64Builder>() {
-                b.append_null();
-            } else if let Some(b) = b.downcast_mut::<Float64Builder>() {
-                b.append_null();
-            } else if let Some(b) = b.downcast_mut::<Date32Builder>() {
-                b.append_null();
-            }
-        }
+        self.builders.push_row(row);
         self.rows += 1;
         Ok(())
     }
 
     fn finish(mut self) -> Result<RecordBatch> {
-        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish()).collect();
-        Ok(RecordBatch::try_new(self.schema, arrays)?)
+        self.builders.finish(&self.schema)
     }
 }
 
-use Cell::{D, F, I, S};
+use CellRef::{Date as D, Float as F, Int as I, Str as S};
 
 /// What [`seed`] wrote.
 #[derive(Debug, Clone, Default)]
@@ -947,8 +891,8 @@ impl World {
                                  grain: &'static str,
                                  devices: i64,
                                  events: i64|
-                     -> Vec<(&'static str, Cell<'_>)> {
-                        let mut c: Vec<(&str, Cell<'_>)> = vec![
+                     -> Vec<(&'static str, CellRef<'_>)> {
+                        let mut c: Vec<(&str, CellRef<'_>)> = vec![
                             ("date", D(date)),
                             ("grain", S(grain)),
                             ("failureName", S(name)),
@@ -1084,7 +1028,7 @@ impl World {
                     };
                     let expires = day + Duration::days(35);
                     let expiry = format!("{} 01:37:00", expires.format("%Y-%m-%d"));
-                    let mut c: Vec<(&str, Cell<'_>)> = vec![
+                    let mut c: Vec<(&str, CellRef<'_>)> = vec![
                         ("date", D(day)),
                         ("failureHash", S(&hash)),
                         ("failureName", S(&name)),
@@ -1326,7 +1270,7 @@ impl World {
                     } else {
                         String::new()
                     };
-                    let mut c: Vec<(&str, Cell<'_>)> = vec![
+                    let mut c: Vec<(&str, CellRef<'_>)> = vec![
                         ("date", D(day)),
                         ("submittedAt", S(&submitted)),
                         ("applicationId", S(app.id)),
