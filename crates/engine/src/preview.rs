@@ -26,7 +26,8 @@ pub fn rows_json(batches: &[RecordBatch], max_rows: usize) -> Vec<Map<String, Va
     out
 }
 
-fn cell(column: &dyn Array, row: usize) -> Value {
+/// One cell as JSON: strings, numbers, `yyyy-MM-dd` dates, `null`.
+pub fn cell(column: &dyn Array, row: usize) -> Value {
     if column.is_null(row) {
         return Value::Null;
     }

@@ -23,7 +23,7 @@ use sha2::Sha256;
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode};
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 pub fn routes() -> Router<Shared> {
     Router::new().route("/insights/v1/mpn/download/{execution}", get(download))
@@ -39,7 +39,7 @@ fn mac(key: &[u8; 32], execution: &str, expiry: i64) -> HmacSha256 {
 
 /// An HMAC-SHA256 under `key`.
 #[allow(clippy::panic)]
-fn keyed(key: &[u8]) -> HmacSha256 {
+pub(crate) fn keyed(key: &[u8]) -> HmacSha256 {
     match HmacSha256::new_from_slice(key) {
         Ok(m) => m,
         // HMAC accepts keys of every length; this cannot happen.

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode};
+use crate::ratelimit::Decision;
 use crate::tokens::Api;
 
 tokio::task_local! {
@@ -142,8 +143,8 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The verified caller of an Insights API request. Handlers that need a
-/// tenant take this; it exists only after [`insights_auth`] ran.
+/// The verified caller of an API request. Handlers that need a tenant take
+/// this; it exists only after [`admit`] ran.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
@@ -177,46 +178,80 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// Authenticates an Insights API call, checks its role and the tenant's
-/// rate limit, and adds the `X-RateLimit-*` headers to the answer.
-pub async fn insights_auth(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+/// How an API admits calls: the token's audience, the roles that may call,
+/// the roles that see restricted columns, its messages and its error shape.
+pub struct Gate {
+    pub api: Api,
+    /// Any of these roles admits the call.
+    pub roles: &'static [&'static str],
+    /// Roles that see restricted columns unredacted; empty when the API
+    /// has nothing restricted.
+    pub unredacted: &'static [&'static str],
+    pub no_token: &'static str,
+    pub no_role: &'static str,
+    /// The 429 message for a wait of that many seconds.
+    pub limited: fn(&Shared, &Decision, u64) -> String,
+    /// A refusal in the API's error shape.
+    pub render: fn(ApiError) -> Response,
+}
+
+/// The Insights API's gate: its envelope, ExecutiveReportViewer or
+/// ReportViewer (redacted).
+pub const INSIGHTS: Gate = Gate {
+    api: Api::Insights,
+    roles: &["ExecutiveReportViewer", "ReportViewer"],
+    unredacted: &["ExecutiveReportViewer"],
+    no_token: "No access token: send 'Authorization: Bearer <token>' (or 'X-AadUserTicket: <token>') with a token from the token endpoint",
+    no_role: "The token has neither the ExecutiveReportViewer nor the ReportViewer role, which the Insights API requires",
+    limited: insights_limited,
+    render: IntoResponse::into_response,
+};
+
+fn insights_limited(state: &Shared, decision: &Decision, wait: u64) -> String {
+    format!(
+        "Too many requests for this tenant: the limit is {} at once, refilled at {} per second; retry after {wait} s",
+        decision.limit, state.config.rate_limit.per_second
+    )
+}
+
+/// Authenticates a call as `gate` says (token → `Principal`, role check,
+/// per-tenant rate limit), adds the `X-RateLimit-*` headers, and hands the
+/// handlers a [`Caller`].
+pub async fn admit(gate: &Gate, state: &Shared, mut req: Request, next: Next) -> Response {
     let Some(token) = bearer(req.headers()) else {
-        return ApiError::unauthorized(
-            "No access token: send 'Authorization: Bearer <token>' (or 'X-AadUserTicket: <token>') with a token from the token endpoint",
-        )
-        .into_response();
+        return (gate.render)(ApiError::unauthorized(gate.no_token));
     };
-    let principal = match state.tokens.authenticate(&token, Api::Insights).await {
+    let principal = match state.tokens.authenticate(&token, gate.api).await {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => return (gate.render)(e),
     };
     let decision = state.rate.check(&principal.tenant);
     let mut res = if let Some(wait) = decision.retry_after {
         let mut e = ApiError::new(
             ErrorCode::RateLimited,
-            format!(
-                "Too many requests for this tenant: the limit is {} at once, refilled at {} per second; retry after {wait} s",
-                decision.limit, state.config.rate_limit.per_second
-            ),
+            (gate.limited)(state, &decision, wait),
         );
         e.retry_after = Some(wait);
-        e.into_response()
-    } else if principal.has_role("ExecutiveReportViewer") || principal.has_role("ReportViewer") {
-        let redact = !principal.has_role("ExecutiveReportViewer");
+        (gate.render)(e)
+    } else if gate.roles.iter().any(|r| principal.has_role(r)) {
+        let redact =
+            !gate.unredacted.is_empty() && !gate.unredacted.iter().any(|r| principal.has_role(r));
         req.extensions_mut().insert(Caller { principal, redact });
         next.run(req).await
     } else {
-        ApiError::forbidden(
-            "The token has neither the ExecutiveReportViewer nor the ReportViewer role, which the Insights API requires",
-        )
-        .into_response()
+        (gate.render)(ApiError::forbidden(gate.no_role))
     };
     rate_limit_headers(&mut res, &decision);
     res
 }
 
+/// The Insights API's authentication layer.
+pub async fn insights_auth(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    admit(&INSIGHTS, &state, req, next).await
+}
+
 /// `X-RateLimit-Limit` and `X-RateLimit-Remaining` of a rate-limit decision.
-pub fn rate_limit_headers(res: &mut Response, decision: &crate::ratelimit::Decision) {
+pub fn rate_limit_headers(res: &mut Response, decision: &Decision) {
     let headers = res.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert(

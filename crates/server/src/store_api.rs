@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auth::Principal;
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode, json_bytes};
-use crate::http::bearer;
+use crate::http::Caller;
 use crate::tokens::Api;
 
 /// The prefix every Store method lives under.
@@ -160,42 +159,29 @@ impl IntoResponse for StoreError {
     }
 }
 
-/// The verified caller of a Store API request.
-#[derive(Debug, Clone)]
-pub struct StoreCaller(pub Principal);
+/// The Store analytics API's gate: Store-audience tokens, Manager or
+/// Developer, the §1.7 error shape.
+const STORE: crate::http::Gate = crate::http::Gate {
+    api: Api::StoreAnalytics,
+    roles: &["Manager", "Developer"],
+    unredacted: &[],
+    no_token: "No access token: send 'Authorization: Bearer <token>' with a token for https://manage.devcenter.microsoft.com",
+    no_role: "The token has neither the Manager nor the Developer role, which the Store analytics API requires",
+    limited: store_limited,
+    render: store_refusal,
+};
 
-/// Authenticates a Store API call (Store audience only), checks the
-/// Manager/Developer role and the tenant's rate limit.
-pub async fn store_auth(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
-    let Some(token) = bearer(req.headers()) else {
-        return StoreError::from(ApiError::unauthorized(
-            "No access token: send 'Authorization: Bearer <token>' with a token for https://manage.devcenter.microsoft.com",
-        ))
-        .into_response();
-    };
-    let principal = match state.tokens.authenticate(&token, Api::StoreAnalytics).await {
-        Ok(p) => p,
-        Err(e) => return StoreError::from(e).into_response(),
-    };
-    let decision = state.rate.check(&principal.tenant);
-    let mut res = if let Some(wait) = decision.retry_after {
-        let mut e = ApiError::new(
-            ErrorCode::RateLimited,
-            format!("Rate limit is exceeded. Try again in {wait} seconds."),
-        );
-        e.retry_after = Some(wait);
-        StoreError::from(e).into_response()
-    } else if principal.has_role("Manager") || principal.has_role("Developer") {
-        req.extensions_mut().insert(StoreCaller(principal));
-        next.run(req).await
-    } else {
-        StoreError::from(ApiError::forbidden(
-            "The token has neither the Manager nor the Developer role, which the Store analytics API requires",
-        ))
-        .into_response()
-    };
-    crate::http::rate_limit_headers(&mut res, &decision);
-    res
+fn store_limited(_: &Shared, _: &crate::ratelimit::Decision, wait: u64) -> String {
+    format!("Rate limit is exceeded. Try again in {wait} seconds.")
+}
+
+fn store_refusal(e: ApiError) -> Response {
+    StoreError::from(e).into_response()
+}
+
+/// The Store analytics API's authentication layer.
+pub async fn store_auth(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    crate::http::admit(&STORE, &state, req, next).await
 }
 
 async fn not_a_get() -> StoreError {
@@ -299,14 +285,8 @@ fn products_plan() -> query::Plan {
 }
 
 fn string_at(b: &RecordBatch, col: usize, row: usize) -> Option<String> {
-    let a = b.column(col);
-    if a.is_null(row) {
-        return None;
-    }
-    match a.data_type() {
-        DataType::Utf8 => Some(a.as_string::<i32>().value(row).to_string()),
-        DataType::Utf8View => Some(a.as_string_view().value(row).to_string()),
-        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(row).to_string()),
+    match engine::preview::cell(b.column(col), row) {
+        Value::String(s) => Some(s),
         _ => None,
     }
 }
@@ -322,7 +302,7 @@ fn not_found_product(what: &str, id: &str) -> StoreError {
 /// The one handler of every Store method.
 async fn handle(
     State(state): State<Shared>,
-    caller: axum::Extension<StoreCaller>,
+    caller: Caller,
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, StoreError> {
@@ -337,7 +317,7 @@ async fn handle(
                 .filter(|m| m.path == "gameanalytics")
                 .map(|m| m.metric_type)
                 .collect();
-            return Err(ParamErrorList::one(
+            return Err(param_error(
                 "metricType",
                 format!(
                     "metricType must be one of {}, not '{}'",
@@ -352,41 +332,30 @@ async fn handle(
         ))
         .into());
     };
-    let tenant = caller.0.0.tenant.clone();
+    let tenant = caller.tenant().to_string();
     let today = Utc::now().date_naive();
-    let mut params = params;
-    let query = storeapi::resolve(method, &params, today)?;
-
-    // The application and product named must be this account's; they are
-    // then spelled as the account does (the engine compares ids exactly).
+    // The application or product named must be this account's; it is then
+    // spelled as the account does (the engine compares ids exactly). Invalid
+    // parameters are reported (400) before an unknown product (404).
     let products = state.store_products.get(&state, &tenant).await?;
-    let canonical = |id: &str| {
-        products
-            .iter()
-            .find(|p| p.id.eq_ignore_ascii_case(id))
-            .map(|p| p.id.clone())
+    let mut params = params;
+    let named = match method.product.filter(|p| params.value(p.name).is_some()) {
+        Some(p) => Some(p.name),
+        None => (method.scope != Scope::Account).then_some("applicationId"),
     };
-    let query = if let Some((param, id)) = &query.product {
-        let Some(id) = canonical(id) else {
-            return Err(not_found_product(param, id));
-        };
-        params.set(param, &id);
-        storeapi::resolve(method, &params, today)?
-    } else if method.scope != Scope::Account
-        && let Some(app) = &query.application_id
+    let mut unknown = None;
+    if let Some(param) = named
+        && let Some(id) = params.value(param).map(str::to_string)
     {
-        let Some(id) = canonical(app) else {
-            return Err(not_found_product("applicationId", app));
-        };
-        if id != *app {
-            params.set("applicationId", &id);
-            storeapi::resolve(method, &params, today)?
-        } else {
-            query
+        match products.iter().find(|p| p.id.eq_ignore_ascii_case(&id)) {
+            Some(p) => params.set(param, &p.id),
+            None => unknown = Some((param, id)),
         }
-    } else {
-        query
-    };
+    }
+    let query = storeapi::resolve(method, &params, today)?;
+    if let Some((param, id)) = unknown {
+        return Err(not_found_product(param, &id));
+    }
 
     let tenant_id = engine::TenantId::parse(&tenant)
         .map_err(|_| StoreError::from(ApiError::not_found("No Store data for this account")))?;
@@ -550,17 +519,13 @@ impl ResultCache {
     }
 }
 
-/// Builds a one-parameter 400.
-struct ParamErrorList;
-
-impl ParamErrorList {
-    fn one(param: &str, message: String) -> StoreError {
-        vec![ParamError {
-            param: param.into(),
-            message,
-        }]
-        .into()
-    }
+/// A 400 about one parameter.
+fn param_error(param: &str, message: String) -> StoreError {
+    vec![ParamError {
+        param: param.into(),
+        message,
+    }]
+    .into()
 }
 
 /// Week and month failure answers keep the `cap` failure buckets
@@ -631,7 +596,7 @@ fn cell(b: &RecordBatch, col: usize, row: usize, boolean: bool, fmt: DateFormat)
             engine::ingest::days_to_date(days)
                 .map_or(Value::Null, |d| Value::from(format_date(d, None, fmt)))
         }
-        _ => string_at(b, col, row).map_or(Value::Null, Value::from),
+        _ => engine::preview::cell(a, row),
     }
 }
 
@@ -851,17 +816,12 @@ fn concurrency(query: &StoreQuery, params: &Params, batches: &[RecordBatch]) -> 
     json_bytes(StatusCode::OK, Value::Array(out).to_string())
 }
 
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
-
-fn cab_mac(state: &Shared, tenant: &str, key: &str, expiry: i64) -> Option<HmacSha256> {
-    let mut mac = HmacSha256::new_from_slice(&state.link_key).ok()?;
-    mac.update(b"cab\n");
-    mac.update(tenant.as_bytes());
-    mac.update(b"\n");
-    mac.update(key.as_bytes());
-    mac.update(b"\n");
-    mac.update(expiry.to_string().as_bytes());
-    Some(mac)
+/// The signature of a CAB link: the server's link key (as for report
+/// downloads) over tenant, CAB and expiry.
+fn cab_mac(state: &Shared, tenant: &str, key: &str, expiry: i64) -> crate::downloads::HmacSha256 {
+    let mut mac = crate::downloads::keyed(&state.link_key);
+    mac.update(format!("cab\n{tenant}\n{key}\n{expiry}").as_bytes());
+    mac
 }
 
 /// How long a CAB download link is valid.
@@ -879,8 +839,7 @@ async fn redirect(
         .into());
     };
     let expiry = Utc::now().timestamp() + CAB_LINK_SECS;
-    let mac = cab_mac(state, tenant.as_str(), &key, expiry)
-        .ok_or_else(|| StoreError::from(ApiError::internal("HMAC key")))?;
+    let mac = cab_mac(state, tenant.as_str(), &key, expiry);
     let sig = hex::encode(mac.finalize().into_bytes());
     let location = format!(
         "{}/store/cab/{tenant}/{}.cab?expiry={expiry}&signature={sig}",
@@ -919,7 +878,7 @@ async fn cab_file(
     let Ok(sig) = hex::decode(&link.signature) else {
         return Err(forbidden());
     };
-    let mac = cab_mac(&state, &tenant, key, link.expiry).ok_or_else(forbidden)?;
+    let mac = cab_mac(&state, &tenant, key, link.expiry);
     if mac.verify_slice(&sig).is_err() || link.expiry < Utc::now().timestamp() {
         return Err(forbidden());
     }

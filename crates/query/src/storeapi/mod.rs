@@ -112,10 +112,6 @@ pub struct StoreQuery {
     pub top: u64,
     pub skip: u64,
     pub level: String,
-    /// The application the call names (to be checked against the account).
-    pub application_id: Option<String>,
-    /// The product parameter used instead, as (parameter, value).
-    pub product: Option<(String, String)>,
     /// Answer row fields in order.
     pub fields: Vec<Field>,
     /// Hourly answers: the plan output holding the hour of the day.
@@ -139,8 +135,8 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A non-empty value.
-    fn value(&self, name: &str) -> Option<&str> {
+    /// A non-empty value, trimmed.
+    pub fn value(&self, name: &str) -> Option<&str> {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
 
@@ -467,7 +463,6 @@ pub fn resolve(
         }
         _ => {}
     }
-    let mut used_app = None;
     // Ids are compared exactly: the caller (the server) replaces them by the
     // account's spelling after checking ownership.
     if let Some((_, col, value)) = &product {
@@ -476,7 +471,6 @@ pub fn resolve(
         && let Some(app) = &application_id
     {
         row_filters.push(exact("applicationId", app));
-        used_app = Some(app.clone());
     }
     for (col, value) in method.fixed {
         row_filters.push(exact(col, value));
@@ -747,7 +741,6 @@ pub fn resolve(
             });
         }
     }
-    let _ = used_app;
 
     // Order by: what the caller asks, then every output for a total order
     // (pages must not overlap).
@@ -850,8 +843,6 @@ pub fn resolve(
         top,
         skip,
         level,
-        application_id,
-        product: product.map(|(p, _, v)| (p, v)),
         fields,
         hour_output,
     })
