@@ -399,7 +399,8 @@ pub fn run(
     }
 }
 
-fn read_line(what: &str) -> anyhow::Result<String> {
+/// One line of standard input without its line end (secrets, passwords).
+pub(crate) fn read_line(what: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)

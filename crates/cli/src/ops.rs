@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use server::Config;
@@ -334,11 +333,7 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                 roles,
             }) => {
                 let password = if password_stdin {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("reading the password")?;
-                    Some(auth::Secret::new(line.trim_end_matches(['\r', '\n'])))
+                    Some(auth::Secret::new(crate::client::read_line("password")?))
                 } else {
                     None
                 };

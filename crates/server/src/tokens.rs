@@ -502,16 +502,22 @@ impl External {
             "{}/.well-known/openid-configuration",
             self.config.issuer.trim_end_matches('/')
         );
-        let metadata: serde_json::Value = self
-            .client
-            .get(&metadata_url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| unavailable(format!("{metadata_url}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| unavailable(format!("{metadata_url}: {e}")))?;
+        let fetch = |url: String| async move {
+            match self
+                .client
+                .get(&url)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+            {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .map_err(|e| unavailable(format!("{url}: {e}"))),
+                Err(e) => Err(unavailable(format!("{url}: {e}"))),
+            }
+        };
+        let metadata = fetch(metadata_url.clone()).await?;
         let jwks_uri = metadata
             .get("jwks_uri")
             .and_then(|v| v.as_str())
@@ -522,16 +528,7 @@ impl External {
             .and_then(|v| v.as_str())
             .unwrap_or(&self.config.issuer)
             .to_string();
-        let jwks: serde_json::Value = self
-            .client
-            .get(&jwks_uri)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| unavailable(format!("{jwks_uri}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| unavailable(format!("{jwks_uri}: {e}")))?;
+        let jwks = fetch(jwks_uri).await?;
         let mapping = ClaimMapping {
             tenant_claim: self.config.tenant_claim.clone(),
             roles_claim: self.config.roles_claim.clone(),
