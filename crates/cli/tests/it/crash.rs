@@ -6,7 +6,6 @@
 //! server processes sharing a real PostgreSQL database and data dir.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -65,15 +64,7 @@ fn start(data: &Path, db: Option<&str>, log: PathBuf) -> Server {
         c.args(["--database-url", db]);
     }
     let mut child = c.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .trim()
-        .to_string();
+    let url = crate::serve::listening_url(&mut child);
     Server { child, url }
 }
 

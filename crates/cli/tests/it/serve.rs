@@ -37,16 +37,20 @@ pub fn serve(dir: &std::path::Path, log: &std::path::Path) -> Serve {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
+    let url = listening_url(&mut child);
+    Serve { child, url }
+}
+
+/// The URL a starting server prints on its first line (`listening on URL`).
+pub fn listening_url(child: &mut std::process::Child) -> String {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line
-        .strip_prefix("listening on ")
+    line.strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .trim()
-        .to_string();
-    Serve { child, url }
+        .to_string()
 }
 
 async fn form(http: &reqwest::Client, url: &str, pairs: &[(&str, &str)]) -> Value {
