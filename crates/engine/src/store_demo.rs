@@ -306,6 +306,19 @@ pub async fn seed(
     Ok(report)
 }
 
+/// One failure report (CAB) of the demo data.
+struct Report {
+    product: &'static str,
+    kind: &'static str,
+    name: String,
+    hash: String,
+    symbol: String,
+    /// Its number among the failure's reports.
+    k: u64,
+    day: NaiveDate,
+    key: String,
+}
+
 /// One day of a usage cell: (users, devices, sessions, minutes).
 type DayUsage = (i64, i64, i64, f64);
 
@@ -1010,13 +1023,14 @@ impl World {
         Ok(())
     }
 
-    fn failure_reports(&self, t: &mut Table, cabs: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+    /// Four failure reports (CABs) per failure of every product: the one
+    /// list both the reports and their stack frames are made from.
+    fn reports(&self) -> Vec<Report> {
+        let mut out = Vec::new();
         for (id, kind) in Self::failure_sources() {
-            let account = matches!(kind, "ihvdriver" | "hardware");
-            let p = product(id);
             let mut rng = self.rng("reports", id);
-            for (name, hash, _, _) in self.failures(id) {
-                for k in 0..4 {
+            for (name, hash, symbol, _) in self.failures(id) {
+                for k in 0..4u64 {
                     let day = self.last - Duration::days(rng.random_range(0..28i64));
                     let key = if matches!(kind, "uwp" | "xbox") {
                         format!(
@@ -1026,97 +1040,102 @@ impl World {
                     } else {
                         guid(&mut rng)
                     };
-                    let expires = day + Duration::days(35);
-                    let expiry = format!("{} 01:37:00", expires.format("%Y-%m-%d"));
-                    let mut c: Vec<(&str, CellRef<'_>)> = vec![
-                        ("date", D(day)),
-                        ("failureHash", S(&hash)),
-                        ("failureName", S(&name)),
-                        ("cabKey", S(&key)),
-                        ("cabType", S("MINI")),
-                        ("cabExpirationTime", S(&expiry)),
-                        ("cabDownloadable", I(1)),
-                        ("market", S(["US", "DE", "JP"][k as usize % 3])),
-                        ("osBuild", S("10.0.22631")),
-                        (
-                            "osVersion",
-                            S(if kind == "xbox" {
-                                "Windows 10"
-                            } else {
-                                "Windows 11"
-                            }),
-                        ),
-                        ("osRelease", S("Version 23H2")),
-                        (
-                            "deviceType",
-                            S(if kind == "xbox" { "Console" } else { "PC" }),
-                        ),
-                        (
-                            "deviceModel",
-                            S(if kind == "xbox" {
-                                "Microsoft-Xbox One S"
-                            } else {
-                                "Dell Inc.-Inspiron 15-3567"
-                            }),
-                        ),
-                        ("packageVersion", S("1.5.1.0")),
-                        ("applicationVersion", S("1.5.1.0")),
-                        ("clientDeviceId", S("4A7C1B")),
-                    ];
-                    if account {
-                        c.push(("sellerId", S(SELLER_ID)));
-                        c.push(("fileName", S(kind)));
-                    } else {
-                        c.push(("applicationId", S(p.id)));
-                        if kind == "desktop" {
-                            c.push(("fileName", S("studio.exe")));
-                        }
-                    }
-                    t.row(&c)?;
-                    cabs.push((key.clone(), cab_file(&key, &name)?));
+                    out.push(Report {
+                        product: id,
+                        kind,
+                        name: name.clone(),
+                        hash: hash.clone(),
+                        symbol: symbol.clone(),
+                        k,
+                        day,
+                        key,
+                    });
                 }
             }
+        }
+        out
+    }
+
+    fn failure_reports(&self, t: &mut Table, cabs: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+        for r in self.reports() {
+            let (kind, k, day, key, hash, name) = (r.kind, r.k, r.day, &r.key, &r.hash, &r.name);
+            let account = matches!(kind, "ihvdriver" | "hardware");
+            let p = product(r.product);
+            let expires = day + Duration::days(35);
+            let expiry = format!("{} 01:37:00", expires.format("%Y-%m-%d"));
+            let mut c: Vec<(&str, CellRef<'_>)> = vec![
+                ("date", D(day)),
+                ("failureHash", S(hash)),
+                ("failureName", S(name)),
+                ("cabKey", S(key)),
+                ("cabType", S("MINI")),
+                ("cabExpirationTime", S(&expiry)),
+                ("cabDownloadable", I(1)),
+                ("market", S(["US", "DE", "JP"][k as usize % 3])),
+                ("osBuild", S("10.0.22631")),
+                (
+                    "osVersion",
+                    S(if kind == "xbox" {
+                        "Windows 10"
+                    } else {
+                        "Windows 11"
+                    }),
+                ),
+                ("osRelease", S("Version 23H2")),
+                (
+                    "deviceType",
+                    S(if kind == "xbox" { "Console" } else { "PC" }),
+                ),
+                (
+                    "deviceModel",
+                    S(if kind == "xbox" {
+                        "Microsoft-Xbox One S"
+                    } else {
+                        "Dell Inc.-Inspiron 15-3567"
+                    }),
+                ),
+                ("packageVersion", S("1.5.1.0")),
+                ("applicationVersion", S("1.5.1.0")),
+                ("clientDeviceId", S("4A7C1B")),
+            ];
+            if account {
+                c.push(("sellerId", S(SELLER_ID)));
+                c.push(("fileName", S(kind)));
+            } else {
+                c.push(("applicationId", S(p.id)));
+                if kind == "desktop" {
+                    c.push(("fileName", S("studio.exe")));
+                }
+            }
+            t.row(&c)?;
+            cabs.push((key.clone(), cab_file(key, name)?));
         }
         Ok(())
     }
 
     fn stack_frames(&self, t: &mut Table) -> Result<()> {
-        // Same streams as failure_reports, so the keys match.
-        for (id, kind) in Self::failure_sources() {
-            let mut rng = self.rng("reports", id);
-            for (_, _, symbol, _) in self.failures(id) {
-                for k in 0..4 {
-                    let _day = rng.random_range(0..28i64);
-                    let key = if matches!(kind, "uwp" | "xbox") {
-                        format!(
-                            "{}",
-                            1_200_000_000u64 + rng.random_range(0..99_999_999u64) + k
-                        )
-                    } else {
-                        guid(&mut rng)
-                    };
-                    let (image, function) = symbol.split_once('!').unwrap_or(("app.exe", "main"));
-                    let function = function.split('+').next().unwrap_or(function);
-                    let frames = [
-                        (image, function),
-                        (image, "DispatchMessage"),
-                        ("user32.dll", "UserCallWinProcCheckWow"),
-                        ("kernel32.dll", "BaseThreadInitThunk"),
-                        ("ntdll.dll", "RtlUserThreadStart"),
-                    ];
-                    for (level, (img, func)) in frames.iter().enumerate() {
-                        let level_text = level.to_string();
-                        let offset = format!("0x{:X}", 0x1a0 + 0x38 * level);
-                        t.row(&[
-                            ("cabKey", S(&key)),
-                            ("level", S(&level_text)),
-                            ("image", S(img)),
-                            ("function", S(func)),
-                            ("offset", S(&offset)),
-                            ("isBlamedFrame", I(i64::from(level == 0))),
-                        ])?;
-                    }
-                }
+        for r in self.reports() {
+            let (symbol, key) = (&r.symbol, &r.key);
+            let (image, function) = symbol.split_once('!').unwrap_or(("app.exe", "main"));
+            let function = function.split('+').next().unwrap_or(function);
+            let frames = [
+                (image, function),
+                (image, "DispatchMessage"),
+                ("user32.dll", "UserCallWinProcCheckWow"),
+                ("kernel32.dll", "BaseThreadInitThunk"),
+                ("ntdll.dll", "RtlUserThreadStart"),
+            ];
+            for (level, (img, func)) in frames.iter().enumerate() {
+                let level_text = level.to_string();
+                let offset = format!("0x{:X}", 0x1a0 + 0x38 * level);
+                t.row(&[
+                    ("cabKey", S(key)),
+                    ("level", S(&level_text)),
+                    ("image", S(img)),
+                    ("function", S(func)),
+                    ("offset", S(&offset)),
+                    ("isBlamedFrame", I(i64::from(level == 0))),
+                ])?;
             }
         }
         Ok(())
