@@ -682,11 +682,6 @@ fn envelope(
                         let parsed = serde_json::from_str(s).unwrap_or(Value::Array(Vec::new()));
                         row.insert("insightDetail".into(), parsed);
                     }
-                    if query.method.path == "desktop/insights"
-                        && let Some(id) = row.remove("id")
-                    {
-                        row.insert("insightId".into(), id);
-                    }
                     Value::Object(row)
                 }
                 _ => Value::Object(row),

@@ -584,7 +584,6 @@ pub static METHODS: &[Method] = &[
         filter: &["campaignId", "market", "deviceType", "ageGroup", "gender"],
         always: &["metricType"],
         measures: &[("userCount", Combine::Peak)],
-        rename: &[("MetricType", "metricType"), ("UserCount", "userCount")],
         shape: Shape::Funnel,
         ..BASE
     },
@@ -1373,7 +1372,7 @@ pub static METHODS: &[Method] = &[
             "applicationId",
             "insightDate",
             "dataType",
-            "id",
+            "insightId",
             "insightDetail",
         ],
         rename: &[("insightId", "id")],
