@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use server::Config;
-use server::identity::{self, AppSpec};
+use server::service::identity::{self, AppSpec};
 
 /// Where the server's state lives: the flags every server-side command takes.
 #[derive(Args, Debug, Clone)]
@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// Run the service clock R times faster than wall time.
     #[arg(long, value_name = "R")]
     pub clock_rate: Option<f64>,
+    /// Start the service clock at this RFC 3339 instant (default: now).
+    #[arg(long, value_name = "INSTANT")]
+    pub clock_start: Option<String>,
     /// Allow callbacks to loopback and private addresses.
     #[arg(long)]
     pub allow_private_callbacks: bool,
@@ -93,6 +96,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(v) = args.clock_rate {
         o.push(("clock_rate", toml::Value::Float(v)));
+    }
+    if let Some(v) = &args.clock_start {
+        o.push(("clock_start", toml::Value::String(v.clone())));
     }
     if args.allow_private_callbacks {
         o.push(("callbacks.allow_private", toml::Value::Boolean(true)));
@@ -244,8 +250,8 @@ pub enum Identity {
     Keys(KeysCommand),
 }
 
-fn api(e: server::error::ApiError) -> anyhow::Error {
-    anyhow::anyhow!(e.message)
+fn api(e: server::service::ServiceError) -> anyhow::Error {
+    anyhow::anyhow!(e.to_string())
 }
 
 fn print_json(items: &[serde_json::Value]) -> anyhow::Result<()> {
@@ -361,7 +367,7 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                 vec![serde_json::json!({"deleted": username})]
             }
             Identity::Keys(KeysCommand::Rotate) => {
-                let kid = server::tokens::rotate_keys(
+                let kid = server::service::tokens::rotate_keys(
                     &store,
                     now,
                     chrono::Duration::seconds(config.tokens.lifetime_secs),

@@ -19,6 +19,7 @@ pub mod preview;
 pub mod rollups;
 pub mod schema;
 pub mod storage;
+pub mod store_answer;
 pub mod store_demo;
 pub mod writer;
 

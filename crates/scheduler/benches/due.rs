@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
-use scheduler::{Scheduler, SchedulerConfig, ServiceClock};
+use clock::Clock;
+use scheduler::{Scheduler, SchedulerConfig};
 use store::{NewExecution, Report, ReportStatus, Store, Tenant};
 
 /// The service clock runs at wall speed here: "the same minute" is a real
@@ -38,8 +39,8 @@ fn report(i: usize, start: chrono::DateTime<Utc>, execute_now: bool) -> Report {
         recurrence_interval: if execute_now { 0 } else { 24 },
         recurrence_count: None,
         callback_url: None,
-        callback_method: "POST".into(),
-        format: "csv".into(),
+        callback_method: store::CallbackMethod::Post,
+        format: store::ReportFormat::Csv,
         query_start: None,
         query_end: None,
     }
@@ -108,7 +109,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(store: &Store, engine: engine::Engine, clock: ServiceClock) -> Running {
+    fn start(store: &Store, engine: engine::Engine, clock: Clock) -> Running {
         let sched = Arc::new(Scheduler::new(
             store.clone(),
             engine,
@@ -133,7 +134,7 @@ async fn main() {
     // --- 1,000 due in one minute among 10,000 active ----------------------
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, engine) = setup(dir.path()).await;
-    let clock = ServiceClock::new(RATE);
+    let clock = Clock::scaled(RATE);
     let filling = Instant::now();
     fill(&store, 9_000, |_| (clock.now() + Duration::days(30), false)).await;
     // The minute starts 5 s after the last report is in.
@@ -204,7 +205,7 @@ async fn main() {
     // --- throughput: 1,000 due at the same instant ---------------------------
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, engine) = setup(dir.path()).await;
-    let clock = ServiceClock::new(RATE);
+    let clock = Clock::scaled(RATE);
     let at = clock.now() + Duration::seconds(2);
     fill(&store, 1_000, |_| (at, true)).await;
     let running = Running::start(&store, engine, clock);
@@ -235,7 +236,7 @@ async fn main() {
     // --- idle CPU with 100,000 active reports ---------------------------------
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, engine) = setup(dir.path()).await;
-    let clock = ServiceClock::new(1.0);
+    let clock = Clock::scaled(1.0);
     let far = clock.now() + Duration::days(30);
     let filling = Instant::now();
     fill(&store, 100_000, |_| (far, false)).await;

@@ -1,4 +1,4 @@
-//! Reports that run. `clock::ServiceClock` is the emulated service time;
+//! Reports that run, on the service time of an injected `clock::Clock`;
 //! `plan` does the schedule arithmetic (slot k is due at StartTime + k ×
 //! interval while k < RecurrenceCount); `worker::Scheduler` claims due
 //! executions from the store under a renewed lease, runs the report query
@@ -7,9 +7,7 @@
 //! also plans the next one and queues the callback. No HTTP: the server
 //! delivers callbacks and serves downloads.
 
-pub mod clock;
 pub mod plan;
 pub mod worker;
 
-pub use clock::ServiceClock;
 pub use worker::{Scheduler, SchedulerConfig};

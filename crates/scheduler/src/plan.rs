@@ -71,8 +71,8 @@ mod tests {
             recurrence_interval: 4,
             recurrence_count: count,
             callback_url: None,
-            callback_method: "POST".into(),
-            format: "csv".into(),
+            callback_method: store::CallbackMethod::Post,
+            format: store::ReportFormat::Csv,
             query_start: None,
             query_end: None,
         }

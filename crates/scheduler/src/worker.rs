@@ -10,17 +10,16 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use clock::Clock;
 use engine::writer::{FileFormat, WriteOptions, write_stream};
 use engine::{Engine, ExecOptions, TenantId};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
-use query::{Catalog, TimeWindow};
 use sha2::{Digest, Sha256};
 use store::{Execution, NewDelivery, NewExecution, Outcome, Report, Store};
 use tokio::sync::{Notify, watch};
 
-use crate::clock::ServiceClock;
 use crate::plan;
 
 /// Tunables of the worker.
@@ -86,7 +85,10 @@ pub struct FileInfo {
 pub struct Scheduler {
     store: Store,
     engine: Engine,
-    clock: ServiceClock,
+    /// Service time: due times, generated and expiry times.
+    clock: Clock,
+    /// Wall time: leases (a process's liveness is real time).
+    wall: Clock,
     config: SchedulerConfig,
     wake: Notify,
     /// Called after an execution finished (the server wakes its callback
@@ -134,20 +136,23 @@ pub fn location(tenant: &str, report: &str, execution: &str, format: FileFormat)
 const UPLOAD_CHUNK: usize = 8 * 1024 * 1024;
 
 impl Scheduler {
-    pub fn new(
-        store: Store,
-        engine: Engine,
-        clock: ServiceClock,
-        config: SchedulerConfig,
-    ) -> Scheduler {
+    pub fn new(store: Store, engine: Engine, clock: Clock, config: SchedulerConfig) -> Scheduler {
         Scheduler {
             store,
             engine,
             clock,
+            wall: Clock::wall(),
             config,
             wake: Notify::new(),
             on_finish: None,
         }
+    }
+
+    /// Leases are taken and renewed on this clock (wall time unless a test
+    /// moves it by hand to expire a lease).
+    pub fn wall_clock(mut self, wall: Clock) -> Scheduler {
+        self.wall = wall;
+        self
     }
 
     pub fn on_finish(mut self, f: impl Fn() + Send + Sync + 'static) -> Scheduler {
@@ -190,6 +195,7 @@ impl Scheduler {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.wake.notified() => {}
+                _ = self.clock.changed() => {}
                 _ = stop.changed() => {}
             }
         }
@@ -200,11 +206,7 @@ impl Scheduler {
     async fn idle_wait(&self) -> StdDuration {
         let poll = self.config.idle_poll;
         match self.store.next_due().await {
-            Ok(Some(due)) => {
-                let ahead =
-                    (due - self.clock.now()).num_milliseconds().max(0) as f64 / self.clock.rate();
-                StdDuration::from_millis(ahead as u64).min(poll)
-            }
+            Ok(Some(due)) => self.clock.wall_until(due).unwrap_or(poll).min(poll),
             _ => poll,
         }
     }
@@ -212,7 +214,7 @@ impl Scheduler {
     /// Claims and runs one due execution; false when none was due.
     pub async fn run_once(&self) -> Result<bool, store::StoreError> {
         let lease = Duration::from_std(self.config.lease).unwrap_or(Duration::seconds(30));
-        let wall = Utc::now();
+        let wall = self.wall.now_precise();
         let Some(execution) = self
             .store
             .claim_execution(&self.config.owner, self.clock.now(), wall, wall + lease)
@@ -238,11 +240,15 @@ impl Scheduler {
             let store = self.store.clone();
             let id = execution.id.clone();
             let owner = self.config.owner.clone();
+            let wall = self.wall.clone();
             let every = (self.config.lease / 3).max(StdDuration::from_millis(100));
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    match store.renew_lease(&id, &owner, Utc::now() + lease).await {
+                    match store
+                        .renew_lease(&id, &owner, wall.now_precise() + lease)
+                        .await
+                    {
                         Ok(true) => {}
                         _ => break,
                     }
@@ -281,14 +287,17 @@ impl Scheduler {
             (Some(url), Ok(_)) => Some(NewDelivery {
                 id: uuid::Uuid::new_v4().to_string(),
                 url: url.clone(),
-                method: report.callback_method.clone(),
-                body: serde_json::json!({
-                    "reportId": report.id, "reportName": report.name, "executionId": execution.id,
-                    "executionStatus": "Completed", "dueTime": fmt(execution.due_time),
-                    "reportGeneratedTime": fmt(now),
-                    "reportExpiryTime": fmt(now + self.config.link_expiry),
+                method: report.callback_method,
+                body: serde_json::to_string(&proto::callback::CallbackBody {
+                    report_id: report.id.clone(),
+                    report_name: report.name.clone(),
+                    execution_id: execution.id.clone(),
+                    execution_status: "Completed".into(),
+                    due_time: fmt(execution.due_time),
+                    report_generated_time: fmt(now),
+                    report_expiry_time: fmt(now + self.config.link_expiry),
                 })
-                .to_string(),
+                .unwrap_or_default(),
             }),
             _ => None,
         };
@@ -334,19 +343,15 @@ impl Scheduler {
         let plan = query::check(&report.query_text, catalog)
             .map_err(|e| RunError::Query(e.to_string()))?;
         let window = match (report.query_start, report.query_end) {
-            (Some(from), Some(to)) => catalog
-                .dataset(&plan.dataset)
-                .and_then(|d| d.date_column.clone())
-                .map(|column| TimeWindow {
-                    column,
-                    from: Some(from),
-                    to: Some(to),
-                }),
+            (Some(from), Some(to)) => plan.explicit_window(from, to),
             _ => plan.time_window(execution.due_time),
         };
         let tenant = TenantId::parse(&report.tenant_id)
             .map_err(|_| RunError::Tenant(report.tenant_id.clone()))?;
-        let format = FileFormat::parse(&report.format).unwrap_or(FileFormat::Csv);
+        let format = match report.format {
+            store::ReportFormat::Csv => FileFormat::Csv,
+            store::ReportFormat::Tsv => FileFormat::Tsv,
+        };
         let stream = self
             .engine
             .execute(
@@ -423,6 +428,6 @@ impl Scheduler {
     }
 }
 
-fn fmt(t: chrono::DateTime<Utc>) -> String {
+fn fmt(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use proto::Envelope;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -20,7 +20,7 @@ use crate::Shared;
 use crate::body::{Fields, RequestFields, format_time};
 use crate::error::{ApiError, json_response};
 use crate::http::bearer;
-use crate::identity::{self, AppSpec};
+use crate::service::identity::{self, AppSpec};
 
 pub fn routes(state: Shared) -> Router<Shared> {
     Router::new()
@@ -136,7 +136,7 @@ async fn create_tenant(
         f.string("tenantId")?.as_deref(),
         &name,
         &list(&f, "domains")?,
-        Utc::now(),
+        state.wall.now(),
     )
     .await?;
     Ok(answer(
@@ -209,7 +209,8 @@ async fn create_app(
         public: f.boolean("public")?.unwrap_or(false),
         secret_days: f.integer("secretDays")?,
     };
-    let (app, secret) = identity::create_app(&state.store, &tenant, &spec, Utc::now()).await?;
+    let (app, secret) =
+        identity::create_app(&state.store, &tenant, &spec, state.wall.now()).await?;
     let mut item = app_json(&app);
     item["clientSecret"] = secret.map_or(Value::Null, |s| Value::String(s.expose().to_string()));
     Ok(answer(
@@ -253,9 +254,9 @@ async fn add_secret(
         return Err(ApiError::bad_request("secretDays must be at least 1"));
     }
     let (id, secret) =
-        identity::add_secret(&state.store, &tenant, &client, days, Utc::now()).await?;
+        identity::add_secret(&state.store, &tenant, &client, days, state.wall.now()).await?;
     let item = json!({"secretId": id, "clientId": client.to_lowercase(), "clientSecret": secret.expose(),
-        "expiresTime": days.map(|d| format_time(Utc::now() + Duration::days(d)))});
+        "expiresTime": days.map(|d| format_time(state.wall.now() + Duration::days(d)))});
     Ok(answer(
         StatusCode::OK,
         vec![item],
@@ -292,7 +293,7 @@ async fn create_user(
         &username,
         password,
         &list(&f, "roles")?,
-        Utc::now(),
+        state.wall.now(),
     )
     .await?;
     let mut item = user_json(&user);
@@ -349,9 +350,9 @@ async fn callback_key(
 }
 
 async fn rotate(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let kid = crate::tokens::rotate_keys(
+    let kid = crate::service::tokens::rotate_keys(
         &state.store,
-        Utc::now(),
+        state.wall.now(),
         Duration::seconds(state.tokens.config.lifetime_secs),
     )
     .await

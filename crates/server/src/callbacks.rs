@@ -11,7 +11,7 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use store::Delivery;
 use tokio::sync::watch;
 
@@ -32,7 +32,7 @@ fn client() -> reqwest::Client {
 
 /// The URL a delivery calls.
 pub fn target(d: &Delivery) -> String {
-    if d.method == "GET" {
+    if d.method == store::CallbackMethod::Get {
         let sep = if d.url.contains('?') { '&' } else { '?' };
         format!("{}{sep}reportId={}", d.url, d.report_id)
     } else {
@@ -44,7 +44,7 @@ async fn attempt(state: &Shared, http: &reqwest::Client, d: &Delivery) -> Result
     let url = target(d);
     crate::netguard::check_callback(&url, state.config.callbacks.allow_private).await?;
     let key = crate::downloads::callback_key(state, &d.tenant_id);
-    let req = if d.method == "GET" {
+    let req = if d.method == store::CallbackMethod::Get {
         http.get(&url).header(
             "X-Insights-Signature",
             crate::downloads::signature(&key, url.as_bytes()),
@@ -86,7 +86,7 @@ pub async fn deliver_once(
     state: &Shared,
     http: &reqwest::Client,
 ) -> Result<bool, store::StoreError> {
-    let wall = Utc::now();
+    let wall = state.wall.now_precise();
     let Some(d) = state
         .store
         .claim_delivery(state.clock.now(), wall, wall + Duration::seconds(60))

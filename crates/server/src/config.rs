@@ -30,6 +30,14 @@ pub struct Config {
     pub min_start_lead: String,
     /// The service clock runs this many times faster than wall time.
     pub clock_rate: f64,
+    /// Where the service clock starts (RFC 3339); default: the wall time at
+    /// start-up. Pins "today" for the demo data, the Store API's default
+    /// dates and every schedule.
+    pub clock_start: Option<String>,
+    /// A clock handed in by an embedding program (tests use a manual one);
+    /// overrides `clock_rate` and `clock_start`.
+    #[serde(skip)]
+    pub clock: Option<clock::Clock>,
     pub tokens: TokensConfig,
     pub external_issuer: Option<ExternalIssuerConfig>,
     pub rate_limit: RateLimitConfig,
@@ -190,6 +198,8 @@ impl Default for Config {
             demo_rows: 2000,
             min_start_lead: "4h".into(),
             clock_rate: 1.0,
+            clock_start: None,
+            clock: None,
             tokens: TokensConfig::default(),
             external_issuer: None,
             rate_limit: RateLimitConfig::default(),
@@ -199,6 +209,26 @@ impl Default for Config {
             admin: AdminConfig::default(),
             log: LogConfig::default(),
         }
+    }
+}
+
+impl Config {
+    /// The service clock these settings describe.
+    pub fn service_clock(&self) -> Result<clock::Clock, ConfigError> {
+        if let Some(c) = &self.clock {
+            return Ok(c.clone());
+        }
+        let start = match &self.clock_start {
+            None => chrono::Utc::now(),
+            Some(text) => chrono::DateTime::parse_from_rfc3339(text.trim())
+                .map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "clock_start must be an RFC 3339 instant such as 2026-12-02T10:00:00Z, not '{text}': {e}"
+                    ))
+                })?
+                .with_timezone(&chrono::Utc),
+        };
+        Ok(clock::Clock::starting_at(start, self.clock_rate))
     }
 }
 
@@ -293,6 +323,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.min_start_lead()?;
+        self.service_clock()?;
         if !(self.clock_rate.is_finite() && self.clock_rate > 0.0) {
             return Err(ConfigError::Invalid(format!(
                 "clock_rate must be a positive number, got {}",

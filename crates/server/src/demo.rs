@@ -7,11 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::Utc;
 use query::Catalog;
 
 use crate::Shared;
-use crate::identity::{self, AppSpec};
+use crate::service::identity::{self, AppSpec};
 
 /// The demo tenant's domain name (also accepted in token URLs).
 pub const DEMO_DOMAIN: &str = "demo.openinsights.test";
@@ -22,7 +21,7 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
     if !state.store.tenants().await?.is_empty() {
         return Ok(false);
     }
-    let now = Utc::now();
+    let now = state.wall.now();
     let tenant = identity::create_tenant(
         &state.store,
         None,
@@ -30,8 +29,7 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         &[DEMO_DOMAIN.into()],
         now,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!(e.message))?;
+    .await?;
     let roles: Vec<String> = ["ExecutiveReportViewer", "Manager"]
         .map(String::from)
         .to_vec();
@@ -46,13 +44,10 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         },
         now,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!(e.message))?;
+    .await?;
     let username = format!("demo@{DEMO_DOMAIN}");
     let (_, password) =
-        identity::create_user(&state.store, &tenant.id, &username, None, &roles, now)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+        identity::create_user(&state.store, &tenant.id, &username, None, &roles, now).await?;
     seed(state, &tenant.id).await?;
     let base = &state.public_url;
     let credentials = serde_json::json!({
@@ -77,8 +72,8 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
 
 async fn seed(state: &Shared, tenant: &str) -> anyhow::Result<()> {
     let tenant = engine::TenantId::parse(tenant)?;
-    let through = Utc::now()
-        .date_naive()
+    let today = state.clock.today();
+    let through = today
         .checked_sub_months(chrono::Months::new(1))
         .context("the current date is out of range")?;
     let rows = state.config.demo_rows;
@@ -95,14 +90,9 @@ async fn seed(state: &Shared, tenant: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("generating demo data for {}", d.name))?;
     }
-    engine::store_demo::seed(
-        state.engine.store(),
-        &tenant,
-        DEMO_SEED,
-        Utc::now().date_naive(),
-    )
-    .await
-    .context("generating the Store analytics demo data")?;
+    engine::store_demo::seed(state.engine.store(), &tenant, DEMO_SEED, today)
+        .await
+        .context("generating the Store analytics demo data")?;
     Ok(())
 }
 

@@ -101,6 +101,31 @@ impl From<store::StoreError> for ApiError {
     }
 }
 
+/// The one map from service failures to the envelope's codes: exhaustive,
+/// no fallback arm (the Store API's §1.7 shape starts from the same
+/// `ApiError`).
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as S;
+        match e {
+            S::Invalid(m) => ApiError::bad_request(m),
+            S::Unauthorized(m) => ApiError::unauthorized(m),
+            S::Forbidden(m) => ApiError::forbidden(m),
+            S::NotFound(m) => ApiError::not_found(m),
+            S::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            S::Timeout(m) => ApiError::new(ErrorCode::Timeout, m),
+            S::Unavailable(m) => ApiError::new(ErrorCode::Unavailable, m),
+            S::Store(e) => ApiError::from(e),
+            S::Engine(e) => ApiError::from(e),
+            // Logged when it was made; answered without the detail.
+            S::Internal(_) => ApiError::new(
+                ErrorCode::Internal,
+                "An internal error occurred; the correlation id identifies it in the server log",
+            ),
+        }
+    }
+}
+
 impl From<engine::EngineError> for ApiError {
     fn from(e: engine::EngineError) -> Self {
         ApiError::internal(e)

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode};
 use crate::ratelimit::Decision;
-use crate::tokens::Api;
+use crate::service::tokens::Api;
 
 tokio::task_local! {
     /// The correlation id of the request being served.
@@ -223,7 +223,7 @@ pub async fn admit(gate: &Gate, state: &Shared, mut req: Request, next: Next) ->
     };
     let principal = match state.tokens.authenticate(&token, gate.api).await {
         Ok(p) => p,
-        Err(e) => return (gate.render)(e),
+        Err(e) => return (gate.render)(e.into()),
     };
     let decision = state.rate.check(&principal.tenant);
     let mut res = if let Some(wait) = decision.retry_after {

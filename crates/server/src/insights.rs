@@ -15,20 +15,20 @@ use axum::response::Response;
 use axum::routing::{get, put};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use proto::{DatasetItem, Envelope, ExecutionItem, QueryItem, ReportItem};
+use query::Catalog;
 use query::catalog::Dataset;
-use query::{Catalog, TimeWindow};
-use store::{
-    Execution, ExecutionFilter, ExecutionStatus, NewExecution, Report, ReportStatus, StoredQuery,
-};
+use store::{Execution, ExecutionFilter, ExecutionStatus, Report, StoredQuery};
 
 use crate::Shared;
 use crate::body::{Fields, RequestFields, format_time, parse_bool, parse_timestamp};
 use crate::error::{ApiError, ErrorCode, json_response};
 use crate::http::Caller;
+use crate::service::queries;
+use crate::service::reports::{ReportRequest, Reports, Rules};
 
 /// Items per page unless `top` asks for fewer.
 pub const PAGE_SIZE: usize = 100;
@@ -213,13 +213,6 @@ fn system_query_item(q: &query::catalog::SystemQuery) -> QueryItem {
     }
 }
 
-fn system_query(id: &str) -> Option<&'static query::catalog::SystemQuery> {
-    catalog()
-        .system_queries()
-        .iter()
-        .find(|q| q.query_id.eq_ignore_ascii_case(id.trim()))
-}
-
 fn report_item(r: &Report) -> ReportItem {
     ReportItem {
         report_id: r.id.clone(),
@@ -236,8 +229,8 @@ fn report_item(r: &Report) -> ReportItem {
         recurrence_interval: r.recurrence_interval,
         recurrence_count: r.recurrence_count,
         callback_url: r.callback_url.clone(),
-        callback_method: r.callback_method.clone(),
-        format: r.format.clone(),
+        callback_method: r.callback_method.as_str().into(),
+        format: r.format.as_str().into(),
     }
 }
 
@@ -254,8 +247,14 @@ fn execution_item(state: &Shared, e: &Execution, r: Option<&Report>) -> Executio
         recurrence_interval: r.map_or(0, |r| r.recurrence_interval),
         recurrence_count: r.and_then(|r| r.recurrence_count),
         callback_url: r.and_then(|r| r.callback_url.clone()),
-        callback_method: r.map_or_else(|| "POST".into(), |r| r.callback_method.clone()),
-        format: r.map_or_else(|| "csv".into(), |r| r.format.clone()),
+        callback_method: r
+            .map_or(store::CallbackMethod::Post, |r| r.callback_method)
+            .as_str()
+            .into(),
+        format: r
+            .map_or(store::ReportFormat::Csv, |r| r.format)
+            .as_str()
+            .into(),
         execution_status: e.status.as_str().into(),
         report_location: e.location.clone(),
         report_access_secure_link: link,
@@ -268,28 +267,6 @@ fn execution_item(state: &Shared, e: &Execution, r: Option<&Report>) -> Executio
         sha256: e.sha256.clone(),
         failure_reason: e.failure_reason.clone(),
     }
-}
-
-fn length(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
-    let n = value.chars().count();
-    if n < min || n > max {
-        return Err(ApiError::bad_request(if min > 0 {
-            format!("{field} must be between {min} and {max} characters long, got {n}")
-        } else {
-            format!("{field} must be at most {max} characters long, got {n}")
-        }));
-    }
-    Ok(())
-}
-
-fn required(fields: &Fields, name: &str) -> Result<String, ApiError> {
-    fields
-        .string(name)?
-        .ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
-}
-
-fn check_query(text: &str) -> Result<query::Plan, ApiError> {
-    query::check(text, catalog()).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 fn tenant_id(caller: &Caller) -> Result<engine::TenantId, ApiError> {
@@ -355,23 +332,19 @@ pub(crate) async fn create_query(
     caller: Caller,
     RequestFields(fields): RequestFields,
 ) -> Result<Response, ApiError> {
-    let name = required(&fields, "Name")?;
-    length("Name", &name, 1, 200)?;
-    let description = fields.string("Description")?.unwrap_or_default();
-    length("Description", &description, 0, 1000)?;
-    let text = required(&fields, "Query")?;
-    let plan = check_query(&text)?;
-    let q = StoredQuery {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: caller.tenant().to_string(),
-        name,
-        description,
-        text,
-        dataset: plan.dataset,
-        created_by: caller.user(),
-        created_at: state.clock.now(),
+    let new = queries::NewQuery {
+        name: fields.string("Name")?,
+        description: fields.string("Description")?,
+        text: fields.string("Query")?,
     };
-    state.store.create_query(&q).await?;
+    let q = queries::create(
+        &state.store,
+        caller.tenant(),
+        caller.user(),
+        state.clock.now(),
+        new,
+    )
+    .await?;
     state.list_cache.forget(caller.tenant());
     Ok(ok(vec![user_query_item(&q)], "Query created successfully"))
 }
@@ -431,15 +404,8 @@ pub(crate) async fn delete_query(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if system_query(&id).is_some() {
-        return Err(ApiError::bad_request("System queries cannot be deleted"));
-    }
-    let deleted = state
-        .store
-        .delete_query(caller.tenant(), &id)
-        .await
-        .inspect(|_| state.list_cache.forget(caller.tenant()))?
-        .ok_or_else(|| ApiError::not_found(format!("Query '{id}' not found")))?;
+    let deleted = queries::delete(&state.store, caller.tenant(), &id).await?;
+    state.list_cache.forget(caller.tenant());
     Ok(ok(
         vec![user_query_item(&deleted)],
         "Query deleted successfully",
@@ -459,22 +425,14 @@ pub(crate) async fn test_query(
     let params = Params::parse(raw);
     let text = match (params.get("exportQuery"), params.get("queryId")) {
         (Some(text), None) => text.to_string(),
-        (None, Some(id)) => match system_query(id) {
-            Some(q) => q.query.clone(),
-            None => state
-                .store
-                .query(caller.tenant(), id)
-                .await?
-                .map(|q| q.text)
-                .ok_or_else(|| ApiError::not_found(format!("Query '{id}' not found")))?,
-        },
+        (None, Some(id)) => queries::text_of(&state.store, caller.tenant(), id).await?,
         _ => {
             return Err(ApiError::bad_request(
                 "Give exactly one of exportQuery (the query text) or queryId",
             ));
         }
     };
-    let plan = check_query(&text)?;
+    let plan = queries::check_query(&text)?;
     let window = match (params.get("startTime"), params.get("endTime")) {
         (None, None) => plan.time_window(state.clock.now()),
         (Some(start), Some(end)) => {
@@ -483,20 +441,12 @@ pub(crate) async fn test_query(
             if start >= end {
                 return Err(ApiError::bad_request("startTime must be before endTime"));
             }
-            let column = catalog()
-                .dataset(&plan.dataset)
-                .and_then(|d| d.date_column.clone())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "startTime and endTime cannot be used: dataset '{}' has no date column",
-                        plan.dataset
-                    ))
-                })?;
-            Some(TimeWindow {
-                column,
-                from: Some(start),
-                to: Some(end),
-            })
+            Some(plan.explicit_window(start, end).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "startTime and endTime cannot be used: dataset '{}' has no date column",
+                    plan.dataset
+                ))
+            })?)
         }
         _ => {
             return Err(ApiError::bad_request(
@@ -535,129 +485,37 @@ pub(crate) async fn test_query(
 
 // ----- reports --------------------------------------------------------------------
 
-/// The schedule part of a report body, validated as the spec's table says.
-struct Schedule {
-    start_time: DateTime<Utc>,
-    recurrence_interval: i64,
-    recurrence_count: Option<i64>,
-    format: String,
-    callback_url: Option<String>,
-    callback_method: String,
-}
-
-async fn schedule(
-    state: &Shared,
-    fields: &Fields,
-    dataset: Option<&Dataset>,
-    now: DateTime<Utc>,
-) -> Result<Schedule, ApiError> {
-    let start_time = fields
-        .timestamp("StartTime")?
-        .ok_or_else(|| ApiError::bad_request("StartTime is required unless ExecuteNow is true"))?;
-    let earliest = now + state.min_start_lead;
-    if start_time < earliest {
-        return Err(ApiError::bad_request(format!(
-            "StartTime must be at least {} after the current time: got {}, the earliest allowed is {}",
-            lead_text(state.min_start_lead),
-            format_time(start_time),
-            format_time(earliest)
-        )));
-    }
-    let interval = fields.integer("RecurrenceInterval")?.ok_or_else(|| {
-        ApiError::bad_request("RecurrenceInterval is required unless ExecuteNow is true")
-    })?;
-    if !(4..=2160).contains(&interval) {
-        return Err(ApiError::bad_request(
-            "Recurrence interval should be between 4 and 2160",
-        ));
-    }
-    if let Some(d) = dataset
-        && interval < i64::from(d.minimum_recurrence_interval)
-    {
-        return Err(ApiError::bad_request(format!(
-            "RecurrenceInterval must be at least {} hours for dataset '{}', got {interval}",
-            d.minimum_recurrence_interval, d.name
-        )));
-    }
-    let count = fields.integer("RecurrenceCount")?;
-    if count.is_some_and(|c| c < 1) {
-        return Err(ApiError::bad_request(
-            "RecurrenceCount must be at least 1 (leave it out for no end)",
-        ));
-    }
-    let (format, callback_url, callback_method) = delivery(state, fields).await?;
-    Ok(Schedule {
-        start_time,
-        recurrence_interval: interval,
-        recurrence_count: count,
-        format,
-        callback_url,
-        callback_method,
-    })
-}
-
-fn lead_text(lead: Duration) -> String {
-    let secs = lead.num_seconds();
-    if secs % 3600 == 0 {
-        format!("{} hours", secs / 3600)
-    } else if secs % 60 == 0 {
-        format!("{} minutes", secs / 60)
-    } else {
-        format!("{secs} seconds")
-    }
-}
-
-async fn delivery(
-    state: &Shared,
-    fields: &Fields,
-) -> Result<(String, Option<String>, String), ApiError> {
-    let format = match fields.string("Format")? {
-        None => "csv".to_string(),
-        Some(f) if f.eq_ignore_ascii_case("csv") => "csv".into(),
-        Some(f) if f.eq_ignore_ascii_case("tsv") => "tsv".into(),
-        Some(f) => {
-            return Err(ApiError::bad_request(format!(
-                "Format must be CSV or TSV, got '{f}'"
-            )));
-        }
+/// A report body's fields, typed. ExecuteNow reports ignore the schedule
+/// fields and an update ignores the query fields, so those are not read
+/// (a malformed ignored field is not an error).
+fn report_request(fields: &Fields, update: bool) -> Result<ReportRequest, ApiError> {
+    let mut req = ReportRequest {
+        name: fields.string("ReportName")?,
+        description: fields.string("Description")?,
+        ..ReportRequest::default()
     };
-    let callback_url = match fields.string("CallbackUrl")? {
-        Some(url) if !url.trim().is_empty() => {
-            crate::netguard::check_callback(url.trim(), state.config.callbacks.allow_private)
-                .await
-                .map_err(ApiError::bad_request)?;
-            Some(url.trim().to_string())
-        }
-        _ => None,
-    };
-    let callback_method = match fields.string("CallbackMethod")? {
-        None => "POST".to_string(),
-        Some(m) if m.eq_ignore_ascii_case("get") => "GET".into(),
-        Some(m) if m.eq_ignore_ascii_case("post") => "POST".into(),
-        Some(m) => {
-            return Err(ApiError::bad_request(format!(
-                "CallbackMethod must be GET or POST, got '{m}'"
-            )));
-        }
-    };
-    Ok((format, callback_url, callback_method))
+    if !update {
+        req.query_id = fields.string("QueryId")?;
+        req.execute_now = fields.boolean("ExecuteNow")?;
+        req.query_start = fields.timestamp("QueryStartTime")?;
+        req.query_end = fields.timestamp("QueryEndTime")?;
+    }
+    if update || req.execute_now != Some(true) {
+        req.start_time = fields.timestamp("StartTime")?;
+        req.recurrence_interval = fields.integer("RecurrenceInterval")?;
+        req.recurrence_count = fields.integer("RecurrenceCount")?;
+    }
+    req.format = fields.string("Format")?;
+    req.callback_url = fields.string("CallbackUrl")?;
+    req.callback_method = fields.string("CallbackMethod")?;
+    Ok(req)
 }
 
-/// The query a report names: a system query or one of the tenant's.
-async fn report_query(
-    state: &Shared,
-    caller: &Caller,
-    id: &str,
-) -> Result<(String, String, String), ApiError> {
-    if let Some(q) = system_query(id) {
-        return Ok((q.query_id.clone(), q.query.clone(), q.dataset.clone()));
+fn report_rules(state: &Shared) -> Rules {
+    Rules {
+        min_start_lead: state.min_start_lead,
+        allow_private_callbacks: state.config.callbacks.allow_private,
     }
-    if uuid::Uuid::parse_str(id.trim()).is_ok()
-        && let Some(q) = state.store.query(caller.tenant(), id.trim()).await?
-    {
-        return Ok((q.id, q.text, q.dataset));
-    }
-    Err(ApiError::bad_request("Invalid QueryId"))
 }
 
 #[utoipa::path(post, path = "/insights/v1/mpn/ScheduledReport", tag = "Insights",
@@ -669,82 +527,26 @@ pub(crate) async fn create_report(
     caller: Caller,
     RequestFields(fields): RequestFields,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let name = required(&fields, "ReportName")?;
-    length("ReportName", &name, 1, 200)?;
-    let description = fields.string("Description")?.unwrap_or_default();
-    length("Description", &description, 0, 1000)?;
-    let query_id =
-        required(&fields, "QueryId").map_err(|_| ApiError::bad_request("QueryId is required"))?;
-    let (query_id, query_text, dataset) = report_query(&state, &caller, &query_id).await?;
-    let dataset = catalog().dataset(&dataset);
-    let execute_now = fields.boolean("ExecuteNow")?.unwrap_or(false);
-    let query_start = fields.timestamp("QueryStartTime")?;
-    let query_end = fields.timestamp("QueryEndTime")?;
-    let (schedule, query_start, query_end) = if execute_now {
-        match (query_start, query_end) {
-            (Some(s), Some(e)) if s >= e => {
-                return Err(ApiError::bad_request(
-                    "QueryStartTime must be before QueryEndTime",
-                ));
-            }
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "Give both QueryStartTime and QueryEndTime, or neither",
-                ));
-            }
-            _ => {}
-        }
-        // StartTime, RecurrenceInterval and RecurrenceCount are ignored.
-        let (format, callback_url, callback_method) = delivery(&state, &fields).await?;
-        let once = Schedule {
-            start_time: now,
-            recurrence_interval: 0,
-            recurrence_count: Some(1),
-            format,
-            callback_url,
-            callback_method,
-        };
-        (once, query_start, query_end)
-    } else {
-        if query_start.is_some() || query_end.is_some() {
-            return Err(ApiError::bad_request(
-                "QueryStartTime and QueryEndTime are only allowed with ExecuteNow=true",
-            ));
-        }
-        (schedule(&state, &fields, dataset, now).await?, None, None)
-    };
-    let report = Report {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: caller.tenant().to_string(),
-        name,
-        description,
-        query_id,
-        query_text,
-        created_by: caller.user(),
-        created_at: now,
-        modified_at: None,
-        execute_now,
-        start_time: schedule.start_time,
-        status: ReportStatus::Active,
-        recurrence_interval: schedule.recurrence_interval,
-        recurrence_count: schedule.recurrence_count,
-        callback_url: schedule.callback_url,
-        callback_method: schedule.callback_method,
-        format: schedule.format,
-        query_start,
-        query_end,
-    };
-    let first = NewExecution {
-        id: uuid::Uuid::new_v4().to_string(),
-        due_time: report.start_time,
-    };
-    state.store.create_report(&report, &[first], now).await?;
+    let req = report_request(&fields, false)?;
+    let rules = report_rules(&state);
+    let report = reports(&state, &caller, &rules)
+        .create(caller.user(), req)
+        .await?;
     state.scheduler.wake();
     Ok(ok(
         vec![report_item(&report)],
         "Report created successfully",
     ))
+}
+
+/// The report service for this caller, now.
+fn reports<'a>(state: &'a Shared, caller: &'a Caller, rules: &'a Rules) -> Reports<'a> {
+    Reports {
+        store: &state.store,
+        rules,
+        tenant: caller.tenant(),
+        now: state.clock.now(),
+    }
 }
 
 #[utoipa::path(get, path = "/insights/v1/mpn/ScheduledReport", tag = "Insights",
@@ -773,14 +575,6 @@ pub(crate) async fn list_reports(
     Ok(paged(page, next, "Reports fetched successfully"))
 }
 
-async fn existing_report(state: &Shared, caller: &Caller, id: &str) -> Result<Report, ApiError> {
-    state
-        .store
-        .report(caller.tenant(), id.trim())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("Report '{id}' not found")))
-}
-
 #[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/{reportId}", tag = "Insights",
     params(("reportId" = String, Path)), request_body = proto::CreateReportRequest,
     responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
@@ -791,64 +585,9 @@ pub(crate) async fn update_report(
     Path(id): Path<String>,
     RequestFields(fields): RequestFields,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let mut report = existing_report(&state, &caller, &id).await?;
-    if report.execute_now {
-        return Err(ApiError::bad_request(
-            "This report was created with ExecuteNow=true and runs once; create a scheduled report instead of updating it",
-        ));
-    }
-    let name = required(&fields, "ReportName")?;
-    length("ReportName", &name, 1, 200)?;
-    let description = fields.string("Description")?.unwrap_or_default();
-    length("Description", &description, 0, 1000)?;
-    let dataset = catalog()
-        .system_queries()
-        .iter()
-        .find(|q| q.query_id == report.query_id)
-        .map(|q| q.dataset.clone());
-    let dataset = match dataset {
-        Some(d) => Some(d),
-        None => state
-            .store
-            .query(caller.tenant(), &report.query_id)
-            .await?
-            .map(|q| q.dataset),
-    };
-    let s = schedule(
-        &state,
-        &fields,
-        dataset.as_deref().and_then(|d| catalog().dataset(d)),
-        now,
-    )
-    .await?;
-    report.name = name;
-    report.description = description;
-    report.start_time = s.start_time;
-    report.recurrence_interval = s.recurrence_interval;
-    report.recurrence_count = s.recurrence_count;
-    report.format = s.format;
-    report.callback_url = s.callback_url;
-    report.callback_method = s.callback_method;
-    report.modified_at = Some(now);
-    if report.status == ReportStatus::Inactive {
-        report.status = ReportStatus::Active;
-    }
-    // Executions not started yet are re-planned from the new schedule.
-    let replan = match report.status {
-        ReportStatus::Active => vec![NewExecution {
-            id: uuid::Uuid::new_v4().to_string(),
-            due_time: report.start_time,
-        }],
-        _ => Vec::new(),
-    };
-    if !state
-        .store
-        .update_report(&report, Some(&replan), now)
-        .await?
-    {
-        return Err(ApiError::not_found(format!("Report '{id}' not found")));
-    }
+    let req = report_request(&fields, true)?;
+    let rules = report_rules(&state);
+    let report = reports(&state, &caller, &rules).update(&id, req).await?;
     Ok(ok(
         vec![report_item(&report)],
         "Report updated successfully",
@@ -864,13 +603,10 @@ pub(crate) async fn delete_report(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (report, executions) = state
-        .store
-        .delete_report(caller.tenant(), id.trim())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("Report '{id}' not found")))?;
-    for location in executions.iter().filter_map(|e| e.location.as_deref()) {
-        let path = object_store::path::Path::from(location);
+    let rules = report_rules(&state);
+    let (report, files) = reports(&state, &caller, &rules).delete(&id).await?;
+    for location in &files {
+        let path = object_store::path::Path::from(location.as_str());
         if let Err(e) = state.engine.store().object_store().delete(&path).await
             && !matches!(e, object_store::Error::NotFound { .. })
         {
@@ -892,21 +628,8 @@ pub(crate) async fn pause_report(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let mut report = existing_report(&state, &caller, &id).await?;
-    if report.status == ReportStatus::Active {
-        if state
-            .store
-            .pause_report(caller.tenant(), &report.id, now)
-            .await?
-        {
-            report.status = ReportStatus::Paused;
-            report.modified_at = Some(now);
-        } else {
-            // Changed meanwhile by another request: answer what is stored.
-            report = existing_report(&state, &caller, &id).await?;
-        }
-    }
+    let rules = report_rules(&state);
+    let report = reports(&state, &caller, &rules).pause(&id).await?;
     Ok(ok(vec![report_item(&report)], "Report paused successfully"))
 }
 
@@ -919,33 +642,10 @@ pub(crate) async fn resume_report(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let mut report = existing_report(&state, &caller, &id).await?;
-    if report.status == ReportStatus::Paused {
-        let next = if report.execute_now {
-            Some(now)
-        } else {
-            scheduler::plan::first_from(&report, now)
-        };
-        let next = next.map(|due_time| NewExecution {
-            id: uuid::Uuid::new_v4().to_string(),
-            due_time,
-        });
-        if state
-            .store
-            .resume_report(caller.tenant(), &report.id, next.as_ref(), now)
-            .await?
-        {
-            report.status = match next {
-                Some(_) => ReportStatus::Active,
-                None => ReportStatus::Inactive,
-            };
-            report.modified_at = Some(now);
-            state.scheduler.wake();
-        } else {
-            // Changed meanwhile by another request: answer what is stored.
-            report = existing_report(&state, &caller, &id).await?;
-        }
+    let rules = report_rules(&state);
+    let (report, planned) = reports(&state, &caller, &rules).resume(&id).await?;
+    if planned {
+        state.scheduler.wake();
     }
     Ok(ok(
         vec![report_item(&report)],

@@ -12,16 +12,15 @@ pub mod demo;
 pub mod downloads;
 pub mod error;
 pub mod http;
-pub mod identity;
 pub mod insights;
 pub mod listcache;
 pub mod netguard;
 pub mod openapi;
 pub mod ratelimit;
+pub mod service;
 pub mod startup;
 pub mod store_api;
 pub mod token_routes;
-pub mod tokens;
 
 use std::sync::Arc;
 
@@ -33,8 +32,12 @@ pub struct State {
     pub config: Config,
     pub store: store::Store,
     pub engine: engine::Engine,
-    pub tokens: tokens::Tokens,
-    pub clock: scheduler::ServiceClock,
+    pub tokens: service::tokens::Tokens,
+    /// The service clock: everything about reports, links, the Store API's
+    /// dates and the demo data. Tokens run on wall time (`tokens`).
+    pub clock: clock::Clock,
+    /// Wall time: tokens, secrets, identities, leases and throttling.
+    pub wall: clock::Clock,
     pub scheduler: Arc<scheduler::Scheduler>,
     /// Signs download links and (per tenant) callbacks.
     pub link_key: [u8; 32],

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
-use chrono::Utc;
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -24,11 +23,11 @@ const ADMIN_SETTING: &str = "admin_token_sha256";
 const LINK_KEY_SETTING: &str = "link_key";
 
 /// The link-signing key, created on first start (shared by replicas).
-async fn link_key(store: &store::Store) -> anyhow::Result<[u8; 32]> {
+async fn link_key(store: &store::Store, wall: &clock::Clock) -> anyhow::Result<[u8; 32]> {
     let mut fresh = [0u8; 32];
     rand::rng().fill_bytes(&mut fresh);
     let stored = store
-        .init_setting(LINK_KEY_SETTING, &hex::encode(fresh), Utc::now())
+        .init_setting(LINK_KEY_SETTING, &hex::encode(fresh), wall.now())
         .await?;
     let mut key = [0u8; 32];
     hex::decode_to_slice(stored.trim(), &mut key).context("the stored link key is corrupt")?;
@@ -105,7 +104,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
     Ok(store)
 }
 
-async fn admin_hash(config: &Config, store: &store::Store) -> anyhow::Result<[u8; 32]> {
+async fn admin_hash(
+    config: &Config,
+    store: &store::Store,
+    wall: &clock::Clock,
+) -> anyhow::Result<[u8; 32]> {
     if let Some(token) = &config.admin.token {
         return Ok(crate::admin::fingerprint(token));
     }
@@ -116,7 +119,7 @@ async fn admin_hash(config: &Config, store: &store::Store) -> anyhow::Result<[u8
             rand::rng().fill_bytes(&mut bytes);
             let token = hex::encode(bytes);
             let hash = hex::encode(crate::admin::fingerprint(&token));
-            let kept = store.init_setting(ADMIN_SETTING, &hash, Utc::now()).await?;
+            let kept = store.init_setting(ADMIN_SETTING, &hash, wall.now()).await?;
             if kept == hash {
                 crate::demo::write_private(&config.data_dir.join("admin-token"), token.as_bytes())?;
             }
@@ -174,18 +177,20 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
-    let tokens = crate::tokens::Tokens::new(
+    let wall = clock::Clock::wall();
+    let tokens = crate::service::tokens::Tokens::new(
         store.clone(),
         config.tokens.clone(),
         &public_url,
         config.external_issuer.clone(),
+        wall.clone(),
     )
     .await
     .context("loading the signing keys")?;
-    let admin_hash = admin_hash(&config, &store).await?;
+    let admin_hash = admin_hash(&config, &store, &wall).await?;
     let min_start_lead = chrono::Duration::from_std(config.min_start_lead()?)
         .context("min_start_lead is too long")?;
-    let clock = scheduler::ServiceClock::new(config.clock_rate);
+    let clock = config.service_clock()?;
     let deliveries = Arc::new(tokio::sync::Notify::new());
     let scheduler = {
         let r = &config.reports;
@@ -194,7 +199,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             scheduler::Scheduler::new(
                 store.clone(),
                 engine.clone(),
-                clock,
+                clock.clone(),
                 scheduler::SchedulerConfig {
                     lease: std::time::Duration::from_secs(r.lease_secs.max(1)),
                     max_attempts: r.max_attempts.max(1),
@@ -207,9 +212,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .on_finish(move || notify.notify_waiters()),
         )
     };
-    let link_key = link_key(&store).await?;
+    let link_key = link_key(&store, &wall).await?;
     let state = Arc::new(State {
         clock,
+        wall,
         scheduler: Arc::clone(&scheduler),
         link_key,
         deliveries,

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use store::{App, RefreshToken, Tenant, User};
@@ -103,6 +103,12 @@ impl IntoResponse for OAuthError {
 impl From<crate::error::ApiError> for OAuthError {
     fn from(e: crate::error::ApiError) -> Self {
         oauth(e.code.status(), "server_error", 50000, e.message)
+    }
+}
+
+impl From<crate::service::ServiceError> for OAuthError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        crate::error::ApiError::from(e).into()
     }
 }
 
@@ -293,7 +299,7 @@ fn target(state: &Shared, form: &Form, version: Version) -> Result<Target, OAuth
 
 /// Refuses a key that must wait after failures.
 fn throttled(state: &Shared, key: &str) -> Result<(), OAuthError> {
-    state.failures.check(key, Utc::now()).map_err(|wait| {
+    state.failures.check(key, state.wall.now()).map_err(|wait| {
         let secs = wait.num_seconds().max(1) as u64;
         OAuthError {
             retry_after: Some(secs),
@@ -309,8 +315,7 @@ fn throttled(state: &Shared, key: &str) -> Result<(), OAuthError> {
 
 /// Checks a client secret against the app's live secrets, spending the
 /// same Argon2 work when the app does not exist or has no secret.
-async fn secret_matches(app: Option<&App>, secret: &str) -> bool {
-    let now = Utc::now();
+async fn secret_matches(app: Option<&App>, secret: &str, now: DateTime<Utc>) -> bool {
     let hashes: Vec<String> = app
         .map(|a| {
             a.secrets
@@ -447,7 +452,7 @@ async fn client(
     let secret = form.get("client_secret");
     let confidential = app.as_ref().is_none_or(|a| a.confidential);
     let ok = match (secret, confidential) {
-        (Some(secret), _) => secret_matches(app.as_ref(), secret).await,
+        (Some(secret), _) => secret_matches(app.as_ref(), secret, state.wall.now()).await,
         (None, true) if secret_required => {
             return Err(invalid_request(
                 7000218,
@@ -459,7 +464,7 @@ async fn client(
     if ok {
         state.failures.record_success(&key);
     } else {
-        state.failures.record_failure(&key, Utc::now());
+        state.failures.record_failure(&key, state.wall.now());
     }
     Ok(ClientCheck { client_id, app, ok })
 }
@@ -525,7 +530,7 @@ async fn password(
             user
         }
         _ => {
-            state.failures.record_failure(&user_key, Utc::now());
+            state.failures.record_failure(&user_key, state.wall.now());
             return Err(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -563,7 +568,7 @@ async fn refresh(
         .ok_or_else(invalid_grant)?;
     if stored.client_id != app.client_id
         || stored.tenant_id != tenant.id
-        || stored.expires_at <= Utc::now()
+        || stored.expires_at <= state.wall.now()
     {
         return Err(invalid_grant());
     }
@@ -616,8 +621,9 @@ async fn answer(
                 resource: target.audience.clone(),
                 scope: target.scope.clone(),
                 version: version.as_str().to_string(),
-                expires_at: Utc::now() + Duration::days(state.tokens.config.refresh_lifetime_days),
-                created_at: Utc::now(),
+                expires_at: state.wall.now()
+                    + Duration::days(state.tokens.config.refresh_lifetime_days),
+                created_at: state.wall.now(),
             })
             .await?;
         refresh_token = Some(value);
@@ -720,7 +726,7 @@ async fn metadata(state: Shared, tenant: String, version: Version) -> Response {
         "scopes_supported": ["openid", "offline_access"],
         "claims_supported": ["aud", "iss", "tid", "oid", "appid", "upn", "roles", "iat", "nbf", "exp", "ver"],
         "tenant_region_scope": "WW",
-        "generated_at": format_time(Utc::now()),
+        "generated_at": format_time(state.wall.now()),
     });
     json_response(StatusCode::OK, &doc)
 }

@@ -20,7 +20,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use identity::{App, AppSecret, NewApp, RefreshToken, Tenant, User};
 pub use reports::{
-    Execution, ExecutionFilter, ExecutionStatus, NewExecution, Report, ReportStatus, StoredQuery,
+    CallbackMethod, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Report,
+    ReportFormat, ReportStatus, StoredQuery,
 };
 pub use scheduling::{Delivery, NewDelivery, Outcome};
 

@@ -68,9 +68,8 @@ pub struct Report {
     /// `None` = unbounded.
     pub recurrence_count: Option<i64>,
     pub callback_url: Option<String>,
-    pub callback_method: String,
-    /// `csv` or `tsv`.
-    pub format: String,
+    pub callback_method: CallbackMethod,
+    pub format: ReportFormat,
     pub query_start: Option<DateTime<Utc>>,
     pub query_end: Option<DateTime<Utc>>,
 }
@@ -108,6 +107,54 @@ impl ExecutionStatus {
         ExecutionStatus::ALL
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The report file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportFormat {
+    Csv,
+    Tsv,
+}
+
+impl ReportFormat {
+    /// As stored and answered: `csv`, `tsv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Tsv => "tsv",
+        }
+    }
+
+    /// `CSV` or `TSV` in any case.
+    pub fn parse(s: &str) -> Option<ReportFormat> {
+        [ReportFormat::Csv, ReportFormat::Tsv]
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// How a completion callback is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallbackMethod {
+    Get,
+    Post,
+}
+
+impl CallbackMethod {
+    /// As stored and answered: `GET`, `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackMethod::Get => "GET",
+            CallbackMethod::Post => "POST",
+        }
+    }
+
+    /// `GET` or `POST` in any case.
+    pub fn parse(s: &str) -> Option<CallbackMethod> {
+        [CallbackMethod::Get, CallbackMethod::Post]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -201,8 +248,16 @@ fn report_of(row: &AnyRow) -> Result<Report> {
         recurrence_interval: row.try_get("recurrence_interval")?,
         recurrence_count: row.try_get("recurrence_count")?,
         callback_url: row.try_get("callback_url")?,
-        callback_method: row.try_get("callback_method")?,
-        format: row.try_get("format")?,
+        callback_method: {
+            let m: String = row.try_get("callback_method")?;
+            CallbackMethod::parse(&m)
+                .ok_or_else(|| StoreError::Corrupt(format!("callback method '{m}'")))?
+        },
+        format: {
+            let f: String = row.try_get("format")?;
+            ReportFormat::parse(&f)
+                .ok_or_else(|| StoreError::Corrupt(format!("report format '{f}'")))?
+        },
         query_start: from_opt_secs(row.try_get("query_start")?)?,
         query_end: from_opt_secs(row.try_get("query_end")?)?,
     })
@@ -391,8 +446,8 @@ impl Store {
         .bind(r.recurrence_interval)
         .bind(r.recurrence_count)
         .bind(r.callback_url.as_deref())
-        .bind(&r.callback_method)
-        .bind(&r.format)
+        .bind(r.callback_method.as_str())
+        .bind(r.format.as_str())
         .bind(r.query_start.map(to_secs))
         .bind(r.query_end.map(to_secs))
         .execute(&mut *tx)
@@ -450,8 +505,8 @@ impl Store {
         .bind(r.recurrence_interval)
         .bind(r.recurrence_count)
         .bind(r.callback_url.as_deref())
-        .bind(&r.callback_method)
-        .bind(&r.format)
+        .bind(r.callback_method.as_str())
+        .bind(r.format.as_str())
         .bind(&r.tenant_id)
         .bind(&r.id)
         .execute(&mut *tx)

@@ -11,7 +11,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::reports::{execution_columns, execution_of, insert_executions};
-use crate::{Backend, Execution, NewExecution, Result, Store, from_opt_secs, from_secs, to_secs};
+use crate::{
+    Backend, CallbackMethod, Execution, NewExecution, Result, Store, from_opt_secs, from_secs,
+    to_secs,
+};
 
 /// How an execution ended.
 #[derive(Debug, Clone)]
@@ -39,7 +42,7 @@ pub enum Outcome {
 pub struct NewDelivery {
     pub id: String,
     pub url: String,
-    pub method: String,
+    pub method: CallbackMethod,
     pub body: String,
 }
 
@@ -50,7 +53,7 @@ pub struct Delivery {
     pub report_id: String,
     pub execution_id: String,
     pub url: String,
-    pub method: String,
+    pub method: CallbackMethod,
     pub body: String,
     pub status: String,
     pub attempts: i64,
@@ -126,7 +129,11 @@ fn delivery_of(row: &AnyRow) -> Result<Delivery> {
         report_id: row.try_get("report_id")?,
         execution_id: row.try_get("execution_id")?,
         url: row.try_get("url")?,
-        method: row.try_get("method")?,
+        method: {
+            let m: String = row.try_get("method")?;
+            CallbackMethod::parse(&m)
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("callback method '{m}'")))?
+        },
         body: row.try_get("body")?,
         status: row.try_get("status")?,
         attempts: row.try_get("attempts")?,
@@ -299,7 +306,7 @@ impl Store {
                 .bind(&execution.report_id)
                 .bind(&execution.id)
                 .bind(&d.url)
-                .bind(&d.method)
+                .bind(d.method.as_str())
                 .bind(&d.body)
                 .bind(to_secs(now))
                 .bind(to_secs(now))

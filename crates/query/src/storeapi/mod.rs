@@ -17,7 +17,7 @@ pub mod methods;
 
 use std::sync::LazyLock;
 
-use chrono::{Duration, Months, NaiveDate, NaiveTime};
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveTime};
 
 use crate::catalog::{Catalog, ColumnType, Dataset, StaticCatalog};
 use crate::diagnostic::Diagnostic;
@@ -424,6 +424,16 @@ pub fn row_fields(method: &Method) -> Vec<(String, ColumnType, bool)> {
         .collect()
 }
 
+/// The first day of the week (Monday) or month holding `day`; `day` itself
+/// at other levels.
+fn bucket_start(day: NaiveDate, level: &str) -> NaiveDate {
+    match level {
+        "week" => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+        "month" => day.with_day(1).unwrap_or(day),
+        _ => day,
+    }
+}
+
 /// Resolves one call of `method` at `today` (UTC) into a [`StoreQuery`].
 /// All problems are reported, each naming its parameter.
 pub fn resolve(
@@ -546,6 +556,12 @@ pub fn resolve(
     if level == "hour" {
         // Hourly data covers the previous 72 hours only.
         start = start.max(today - Duration::days(3));
+    }
+    // Week and month rows of per-grain data are dated on their bucket's
+    // first day: a range starting inside a bucket includes that bucket (a
+    // user asking for November 4 to December 2 expects November's row).
+    if method.stored == Stored::PerGrain {
+        start = bucket_start(start, &level);
     }
 
     // Paging.
@@ -962,5 +978,29 @@ mod tests {
         let m = methods::find("acquisitions", None).unwrap();
         let q = resolve(m, &params("applicationId=X&startDate=1/1/2015"), today()).unwrap();
         assert_eq!(q.start.to_string(), "2016-10-01");
+    }
+
+    #[test]
+    fn week_and_month_levels_of_per_grain_data_start_at_their_bucket() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let m = methods::find("usagemonthly", None).unwrap();
+        let q = resolve(
+            m,
+            &params("applicationId=X&startDate=2026-11-04&endDate=2026-12-02"),
+            today,
+        )
+        .unwrap();
+        assert_eq!(q.start.to_string(), "2026-11-01");
+        let m = methods::find("failurehits", None).unwrap();
+        let q = resolve(
+            m,
+            &params("applicationId=X&startDate=2026-11-26&aggregationLevel=week"),
+            today,
+        )
+        .unwrap();
+        assert_eq!(q.start.to_string(), "2026-11-23", "the Monday of that week");
+        // Day-level and summed data keep the date asked for.
+        let q = resolve(m, &params("applicationId=X&startDate=2026-11-26"), today).unwrap();
+        assert_eq!(q.start.to_string(), "2026-11-26");
     }
 }

@@ -50,11 +50,40 @@ impl Answer {
     }
 }
 
+/// Where every test server's service clock starts: the instant in
+/// `OPENINSIGHTS_TEST_NOW` (RFC 3339, or a date meaning 10:00 UTC that day),
+/// else a fixed Wednesday. The demo data ends two days before it, so no test
+/// depends on the day it runs; `scripts/calendar-tests.sh` runs the date-
+/// sensitive suites on a dozen awkward dates.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    static NOW: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    *NOW.get_or_init(|| {
+        let text = std::env::var("OPENINSIGHTS_TEST_NOW")
+            .unwrap_or_else(|_| "2026-12-02T10:00:00Z".into());
+        let text = text.trim();
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(|d| d.and_hms_opt(10, 0, 0).unwrap().and_utc())
+            })
+            .unwrap_or_else(|_| {
+                panic!("OPENINSIGHTS_TEST_NOW={text}: not an RFC 3339 instant or a date")
+            })
+    })
+}
+
+/// The service date of every test server (see [`test_now`]).
+pub fn today() -> chrono::NaiveDate {
+    test_now().date_naive()
+}
+
 pub fn config(dir: &std::path::Path) -> Config {
     let mut c = Config {
         data_dir: dir.to_path_buf(),
         listen: "127.0.0.1:0".into(),
         demo_rows: 300,
+        clock_start: Some(test_now().to_rfc3339()),
         ..Config::default()
     };
     c.rate_limit.burst = 10_000;
@@ -246,7 +275,7 @@ pub async fn answer(res: reqwest::Response) -> Answer {
 
 /// A start time far enough ahead for the default 4 h lead.
 pub fn later(hours: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::hours(hours))
+    (test_now() + chrono::Duration::hours(hours))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod repos;
+mod scheduling;
 
 use store::Store;
 

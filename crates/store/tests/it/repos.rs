@@ -9,11 +9,11 @@ use store::{
 
 use crate::on_both;
 
-fn t0() -> DateTime<Utc> {
+pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap()
 }
 
-async fn tenant(store: &Store, id: &str, domains: &[&str]) {
+pub async fn tenant(store: &Store, id: &str, domains: &[&str]) {
     store
         .create_tenant(&Tenant {
             id: id.into(),
@@ -25,7 +25,7 @@ async fn tenant(store: &Store, id: &str, domains: &[&str]) {
         .unwrap();
 }
 
-fn query(tenant: &str, id: &str) -> StoredQuery {
+pub fn query(tenant: &str, id: &str) -> StoredQuery {
     StoredQuery {
         id: id.into(),
         tenant_id: tenant.into(),
@@ -38,7 +38,7 @@ fn query(tenant: &str, id: &str) -> StoredQuery {
     }
 }
 
-fn report(tenant: &str, id: &str, query_id: &str) -> Report {
+pub fn report(tenant: &str, id: &str, query_id: &str) -> Report {
     Report {
         id: id.into(),
         tenant_id: tenant.into(),
@@ -55,8 +55,8 @@ fn report(tenant: &str, id: &str, query_id: &str) -> Report {
         recurrence_interval: 24,
         recurrence_count: None,
         callback_url: Some("https://example.com/cb".into()),
-        callback_method: "POST".into(),
-        format: "csv".into(),
+        callback_method: store::CallbackMethod::Post,
+        format: store::ReportFormat::Csv,
         query_start: None,
         query_end: None,
     }

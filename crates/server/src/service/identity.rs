@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use store::{App, AppSecret, NewApp, Store, Tenant, User};
 
-use crate::error::ApiError;
+use crate::service::ServiceError;
 
 /// Roles of the spec: two for the Insights API, two for Store analytics.
 pub const ROLES: [&str; 4] = [
@@ -29,16 +29,16 @@ pub fn new_secret() -> Secret {
     Secret::new(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-pub async fn hash(secret: Secret) -> Result<String, ApiError> {
+pub async fn hash(secret: Secret) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || auth::hash_secret(&secret))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .map_err(ServiceError::internal)?
+        .map_err(ServiceError::internal)
 }
 
 /// Names in their canonical spelling (any case, comma or space separated
 /// accepted); unknown ones are refused naming the allowed ones.
-fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>, ApiError> {
+fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>, ServiceError> {
     let mut out: Vec<String> = Vec::new();
     for item in items
         .iter()
@@ -49,7 +49,7 @@ fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>
             .iter()
             .find(|k| k.eq_ignore_ascii_case(item))
             .ok_or_else(|| {
-                ApiError::bad_request(format!(
+                ServiceError::invalid(format!(
                     "Unknown {what} '{item}'; {what}s are {}",
                     known.join(", ")
                 ))
@@ -62,12 +62,12 @@ fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>
 }
 
 /// Roles in their canonical spelling; unknown ones are refused.
-pub fn canonical_roles(roles: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn canonical_roles(roles: &[String]) -> Result<Vec<String>, ServiceError> {
     canonical(roles, &ROLES, "role")
 }
 
 /// APIs in their canonical spelling; none given means both.
-fn canonical_apis(apis: &[String]) -> Result<Vec<String>, ApiError> {
+fn canonical_apis(apis: &[String]) -> Result<Vec<String>, ServiceError> {
     let out = canonical(apis, &APIS, "API")?;
     Ok(if out.is_empty() {
         APIS.iter().map(|a| a.to_string()).collect()
@@ -82,12 +82,12 @@ pub async fn create_tenant(
     name: &str,
     domains: &[String],
     now: DateTime<Utc>,
-) -> Result<Tenant, ApiError> {
+) -> Result<Tenant, ServiceError> {
     let id = match id {
         Some(id) => {
             let lower = id.trim().to_lowercase();
             engine::TenantId::parse(&lower).map_err(|_| {
-                ApiError::bad_request(format!(
+                ServiceError::invalid(format!(
                     "Tenant id '{id}' is not allowed: use letters, digits, '-' and '_' (a UUID is usual)"
                 ))
             })?;
@@ -96,7 +96,7 @@ pub async fn create_tenant(
         None => uuid::Uuid::new_v4().to_string(),
     };
     if name.trim().is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::invalid(
             "The tenant name must be 1 to 200 characters",
         ));
     }
@@ -109,7 +109,7 @@ pub async fn create_tenant(
             && d.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !valid {
-            return Err(ApiError::bad_request(format!(
+            return Err(ServiceError::invalid(format!(
                 "Domain '{d}' is not a domain name (like contoso.com)"
             )));
         }
@@ -138,11 +138,11 @@ pub struct AppSpec {
     pub secret_days: Option<i64>,
 }
 
-async fn existing_tenant(store: &Store, tenant_id: &str) -> Result<Tenant, ApiError> {
+async fn existing_tenant(store: &Store, tenant_id: &str) -> Result<Tenant, ServiceError> {
     store
         .tenant(&tenant_id.to_lowercase())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("Tenant '{tenant_id}' not found")))
+        .ok_or_else(|| ServiceError::not_found(format!("Tenant '{tenant_id}' not found")))
 }
 
 fn secret_record(
@@ -166,21 +166,21 @@ pub async fn create_app(
     tenant_id: &str,
     spec: &AppSpec,
     now: DateTime<Utc>,
-) -> Result<(App, Option<Secret>), ApiError> {
+) -> Result<(App, Option<Secret>), ServiceError> {
     let tenant = existing_tenant(store, tenant_id).await?;
     if spec.name.trim().is_empty() || spec.name.chars().count() > 200 {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::invalid(
             "The app name must be 1 to 200 characters",
         ));
     }
     if spec.secret_days.is_some_and(|d| d < 1) {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::invalid(
             "A secret must be valid for at least 1 day",
         ));
     }
     let client_id = match &spec.client_id {
         Some(c) => uuid::Uuid::parse_str(c.trim())
-            .map_err(|_| ApiError::bad_request(format!("Client id '{c}' is not a UUID")))?
+            .map_err(|_| ServiceError::invalid(format!("Client id '{c}' is not a UUID")))?
             .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
@@ -207,7 +207,7 @@ pub async fn create_app(
     let app = store
         .app(&new.client_id)
         .await?
-        .ok_or_else(|| ApiError::internal("app vanished after creation"))?;
+        .ok_or_else(|| ServiceError::internal("app vanished after creation"))?;
     Ok((app, secret))
 }
 
@@ -218,7 +218,7 @@ pub async fn add_secret(
     client_id: &str,
     days: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<(String, Secret), ApiError> {
+) -> Result<(String, Secret), ServiceError> {
     let tenant = existing_tenant(store, tenant_id).await?;
     let secret = new_secret();
     let record = secret_record(&secret, hash(secret.clone()).await?, days, now);
@@ -236,21 +236,21 @@ pub async fn create_user(
     password: Option<Secret>,
     roles: &[String],
     now: DateTime<Utc>,
-) -> Result<(User, Option<Secret>), ApiError> {
+) -> Result<(User, Option<Secret>), ServiceError> {
     let tenant = existing_tenant(store, tenant_id).await?;
     let username = username.trim().to_lowercase();
     if username.is_empty()
         || username.chars().count() > 256
         || username.contains(char::is_whitespace)
     {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::invalid(
             "The user name must be 1 to 256 characters without spaces (e.g. ann@contoso.com)",
         ));
     }
     if let Some(p) = &password
         && p.expose().chars().count() < 8
     {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::invalid(
             "The password must be at least 8 characters",
         ));
     }

@@ -10,10 +10,11 @@ use std::time::{Duration as StdDuration, Instant};
 
 use auth::{AccessClaims, AuthError, ClaimMapping, KeySet, Principal, Verifier};
 use chrono::{DateTime, Duration, Utc};
+use clock::Clock;
 use store::{App, Store, User};
 
 use crate::config::{ExternalIssuerConfig, TokensConfig};
-use crate::error::{ApiError, ErrorCode};
+use crate::service::ServiceError;
 
 /// The settings row holding the serialised [`KeySet`].
 pub const KEYS_SETTING: &str = "signing_keys";
@@ -128,6 +129,8 @@ pub struct Tokens {
     /// `<public url>` without a trailing slash: issuers are `<base>/<tid>/`.
     pub issuer_base: String,
     cache: RwLock<Arc<Cached>>,
+    /// Wall time: issue and expiry instants, key validity.
+    pub clock: Clock,
     reload: Mutex<Instant>,
     external: Option<External>,
 }
@@ -140,8 +143,13 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-fn build(raw: String, keys: KeySet, base: &str, config: &TokensConfig) -> Result<Cached, KeyError> {
-    let now = Utc::now();
+fn build(
+    raw: String,
+    keys: KeySet,
+    base: &str,
+    config: &TokensConfig,
+    now: DateTime<Utc>,
+) -> Result<Cached, KeyError> {
     Ok(Cached {
         insights: Arc::new(Verifier::for_tenants(
             &keys,
@@ -161,12 +169,12 @@ fn build(raw: String, keys: KeySet, base: &str, config: &TokensConfig) -> Result
     })
 }
 
-fn unauthorized(e: AuthError) -> ApiError {
+fn unauthorized(e: AuthError) -> ServiceError {
     match e {
-        AuthError::Invalid(why) => ApiError::unauthorized(format!(
+        AuthError::Invalid(why) => ServiceError::unauthorized(format!(
             "The access token is not valid: {why}. Send a current token from the token endpoint as 'Authorization: Bearer <token>'"
         )),
-        other => ApiError::internal(other),
+        other => ServiceError::internal(other),
     }
 }
 
@@ -176,10 +184,11 @@ impl Tokens {
         config: TokensConfig,
         public_url: &str,
         external: Option<ExternalIssuerConfig>,
+        clock: Clock,
     ) -> Result<Tokens, KeyError> {
         let base = public_url.trim_end_matches('/').to_string();
-        let (raw, keys) = load_or_create_keys(&store, Utc::now()).await?;
-        let cached = build(raw, keys, &base, &config)?;
+        let (raw, keys) = load_or_create_keys(&store, clock.now()).await?;
+        let cached = build(raw, keys, &base, &config, clock.now())?;
         let external = external.map(|c| External {
             default_insights: config.insights_audience.clone(),
             default_store: config.store_audience.clone(),
@@ -192,6 +201,7 @@ impl Tokens {
             last_fetch: tokio::sync::Mutex::new(None),
         });
         Ok(Tokens {
+            clock,
             verified: RwLock::new(std::collections::HashMap::new()),
             apps_seen: Mutex::new(std::collections::HashMap::new()),
             store,
@@ -213,13 +223,17 @@ impl Tokens {
     /// Re-reads the stored key set when `force`d or every few seconds, and
     /// rebuilds the verifiers when it changed (a rotation by the CLI or
     /// another replica).
-    async fn refresh_keys(&self, force: bool) -> Result<Arc<Cached>, ApiError> {
+    async fn refresh_keys(&self, force: bool) -> Result<Arc<Cached>, ServiceError> {
         self.refresh_keys_when(force, false).await
     }
 
     /// `always`: re-read now regardless of the recheck interval (before
     /// signing, so a token never carries a key that was just rotated out).
-    async fn refresh_keys_when(&self, force: bool, always: bool) -> Result<Arc<Cached>, ApiError> {
+    async fn refresh_keys_when(
+        &self,
+        force: bool,
+        always: bool,
+    ) -> Result<Arc<Cached>, ServiceError> {
         let current = self.cached();
         let due = always || {
             let mut last = self.reload.lock().unwrap_or_else(|p| p.into_inner());
@@ -243,8 +257,9 @@ impl Tokens {
                 checked: Instant::now(),
             }
         } else {
-            let keys: KeySet = serde_json::from_str(&raw).map_err(ApiError::internal)?;
-            build(raw, keys, &self.issuer_base, &self.config).map_err(ApiError::internal)?
+            let keys: KeySet = serde_json::from_str(&raw).map_err(ServiceError::internal)?;
+            build(raw, keys, &self.issuer_base, &self.config, self.clock.now())
+                .map_err(ServiceError::internal)?
         };
         let fresh = Arc::new(fresh);
         match self.cache.write() {
@@ -255,8 +270,8 @@ impl Tokens {
     }
 
     /// The JWKS document of the built-in issuer.
-    pub async fn jwks(&self) -> Result<serde_json::Value, ApiError> {
-        Ok(self.refresh_keys(false).await?.keys.jwks(Utc::now()))
+    pub async fn jwks(&self) -> Result<serde_json::Value, ServiceError> {
+        Ok(self.refresh_keys(false).await?.keys.jwks(self.clock.now()))
     }
 
     /// Forgets which apps exist (after a deletion), so their tokens are
@@ -268,7 +283,7 @@ impl Tokens {
             .clear();
     }
 
-    async fn app_exists(&self, tenant: &str, app: &str) -> Result<bool, ApiError> {
+    async fn app_exists(&self, tenant: &str, app: &str) -> Result<bool, ServiceError> {
         let key = format!("{tenant}/{app}");
         let fresh = self
             .apps_seen
@@ -294,12 +309,12 @@ impl Tokens {
 
     /// Verifies a token presented to `api`. Built-in tokens must also
     /// belong to an app that still exists.
-    pub async fn authenticate(&self, token: &str, api: Api) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, token: &str, api: Api) -> Result<Principal, ServiceError> {
         let hit = {
             let verified = self.verified.read().unwrap_or_else(|p| p.into_inner());
             verified
                 .get(token)
-                .filter(|v| v.api == api && v.valid_until > Utc::now().timestamp())
+                .filter(|v| v.api == api && v.valid_until > self.clock.now().timestamp())
                 .map(|v| (v.principal.clone(), v.builtin))
         };
         let (principal, builtin) = match hit {
@@ -327,7 +342,7 @@ impl Tokens {
                 .app_exists(&principal.tenant, &principal.app_id)
                 .await?
         {
-            return Err(ApiError::unauthorized(
+            return Err(ServiceError::unauthorized(
                 "The access token is not valid: its app no longer exists",
             ));
         }
@@ -340,7 +355,7 @@ impl Tokens {
         &self,
         token: &str,
         api: Api,
-    ) -> Result<(Principal, bool, i64), ApiError> {
+    ) -> Result<(Principal, bool, i64), ServiceError> {
         let kid = auth::token_kid(token);
         let exp = auth::token_exp(token).unwrap_or(0);
         if self.config.builtin {
@@ -366,7 +381,7 @@ impl Tokens {
                 self.ensure_tenant(&principal.tenant).await?;
                 Ok((principal, false, exp))
             }
-            None => Err(ApiError::unauthorized(
+            None => Err(ServiceError::unauthorized(
                 "The access token is not valid: the token's signing key (kid) is unknown",
             )),
         }
@@ -374,9 +389,9 @@ impl Tokens {
 
     /// An external issuer's tenants are registered on first sight, so that
     /// their queries and reports have an owner row.
-    async fn ensure_tenant(&self, tenant: &str) -> Result<(), ApiError> {
+    async fn ensure_tenant(&self, tenant: &str) -> Result<(), ServiceError> {
         if engine::TenantId::parse(tenant).is_err() {
-            return Err(ApiError::forbidden(format!(
+            return Err(ServiceError::forbidden(format!(
                 "The token's tenant '{tenant}' is not a usable tenant id (letters, digits, '-' and '_')"
             )));
         }
@@ -385,7 +400,7 @@ impl Tokens {
                 id: tenant.to_string(),
                 name: tenant.to_string(),
                 domains: Vec::new(),
-                created_at: Utc::now(),
+                created_at: self.clock.now(),
             };
             match self.store.create_tenant(&t).await {
                 Ok(()) | Err(store::StoreError::Conflict { .. }) => {}
@@ -404,9 +419,9 @@ impl Tokens {
         user: Option<&User>,
         audience: &str,
         version: &str,
-    ) -> Result<(String, DateTime<Utc>, DateTime<Utc>), ApiError> {
+    ) -> Result<(String, DateTime<Utc>, DateTime<Utc>), ServiceError> {
         let cached = self.refresh_keys_when(false, true).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let exp = now + Duration::seconds(self.config.lifetime_secs);
         let claims = AccessClaims {
             aud: audience.to_string(),
@@ -425,8 +440,8 @@ impl Tokens {
         let keys = cached.keys.clone();
         let jwt = tokio::task::spawn_blocking(move || auth::issue(&keys, &claims))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
         Ok((jwt, now, exp))
     }
 
@@ -437,9 +452,9 @@ impl Tokens {
         app: &App,
         user: &User,
         version: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, ServiceError> {
         let cached = self.refresh_keys_when(false, true).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let claims = serde_json::json!({
             "aud": app.client_id, "iss": self.issuer(tenant_id, version), "tid": tenant_id,
             "sub": user.id, "oid": user.id, "upn": user.username, "unique_name": user.username,
@@ -451,8 +466,8 @@ impl Tokens {
         let keys = cached.keys.clone();
         tokio::task::spawn_blocking(move || auth::issue(&keys, &claims))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)
     }
 
     pub fn issuer(&self, tenant_id: &str, version: &str) -> String {
@@ -490,12 +505,11 @@ impl External {
         }
     }
 
-    async fn fetch(&self) -> Result<(Arc<Verifier>, Arc<Verifier>), ApiError> {
+    async fn fetch(&self) -> Result<(Arc<Verifier>, Arc<Verifier>), ServiceError> {
         let unavailable = |what: String| {
             tracing::warn!(issuer = %self.config.issuer, problem = %what, "external issuer keys");
-            ApiError::new(
-                ErrorCode::Unavailable,
-                "The external token issuer's keys could not be fetched; try again shortly",
+            ServiceError::Unavailable(
+                "The external token issuer's keys could not be fetched; try again shortly".into(),
             )
         };
         let metadata_url = format!(
@@ -563,7 +577,7 @@ impl External {
         token: &str,
         kid: Option<&str>,
         api: Api,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Principal, ServiceError> {
         let pick = |pair: &(Arc<Verifier>, Arc<Verifier>)| match api {
             Api::Insights => Arc::clone(&pair.0),
             Api::StoreAnalytics => Arc::clone(&pair.1),
@@ -586,7 +600,7 @@ impl External {
         }
         match verifier {
             Some(v) => v.verify(token).map_err(unauthorized),
-            None => Err(ApiError::unauthorized(
+            None => Err(ServiceError::unauthorized(
                 "The access token is not valid: no issuer keys",
             )),
         }

@@ -1,0 +1,84 @@
+//! The Store analytics API's answers and errors. Rows are maps (each method
+//! answers its own fields, named by the method table); everything around
+//! them is typed here. Fields are declared in the order the public service
+//! sends them sorted (`@nextLink`, `DataFreshnessTimestamp`, `TotalCount`,
+//! `Value`), which is also the byte order earlier versions produced.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `{Value, @nextLink, TotalCount}` (and the data's freshness where the
+/// method reports it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreEnvelope {
+    #[serde(rename = "@nextLink", default, skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+    #[serde(
+        rename = "DataFreshnessTimestamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub data_freshness_timestamp: Option<String>,
+    #[serde(rename = "TotalCount")]
+    pub total_count: usize,
+    /// The page's rows (a row, or a precomputed document).
+    #[serde(rename = "Value")]
+    pub value: Vec<Value>,
+}
+
+/// One step of the acquisition funnel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunnelStep {
+    #[serde(rename = "MetricType")]
+    pub metric_type: String,
+    #[serde(rename = "UserCount")]
+    pub user_count: i64,
+}
+
+/// The funnel: always four steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunnelAnswer {
+    #[serde(rename = "TotalCount")]
+    pub total_count: usize,
+    #[serde(rename = "Value")]
+    pub value: Vec<FunnelStep>,
+}
+
+/// One point of Xbox concurrency (the answer is a bare array of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConcurrencyPoint {
+    #[serde(rename = "Count")]
+    pub count: f64,
+    /// `YYYY-MM-DDTHH:MM:SS.000Z`.
+    #[serde(rename = "Date")]
+    pub date: String,
+    #[serde(rename = "SeriesName")]
+    pub series_name: String,
+}
+
+/// The error JSON of the Store API (spec §1.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreErrorBody {
+    pub code: String,
+    pub data: Vec<Value>,
+    pub details: Vec<Value>,
+    pub innererror: StoreInnerError,
+    pub message: String,
+    pub source: String,
+}
+
+/// `innererror`: `data` holds one message per problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreInnerError {
+    pub code: String,
+    pub data: Vec<String>,
+    pub details: Vec<Value>,
+    pub message: String,
+    pub source: String,
+}
+
+/// Who answers Store errors.
+pub const ERROR_SOURCE: &str = "AnalyticsAPI";
+
+/// A row as answered: field name → value.
+pub type Row = Map<String, Value>;
