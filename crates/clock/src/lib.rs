@@ -132,15 +132,7 @@ impl Clock {
 
     /// The exact service time now.
     pub fn now_precise(&self) -> DateTime<Utc> {
-        let anchor = self.anchor();
-        match self.inner.pace {
-            Pace::Manual => anchor.service,
-            Pace::Scaled(rate) if rate == 1.0 => anchor.service + (Utc::now() - anchor.wall),
-            Pace::Scaled(rate) => {
-                let elapsed = (Utc::now() - anchor.wall).num_milliseconds() as f64 * rate;
-                anchor.service + Duration::milliseconds(elapsed as i64)
-            }
-        }
+        self.now_from(self.anchor())
     }
 
     /// The service time now, in whole seconds (what every API shows).

@@ -348,7 +348,7 @@ mod tests {
             ),
         ]);
         let now = "2026-12-02T11:30:00Z".parse().unwrap();
-        let hours = concurrency("hour", false, &[b.clone()], now);
+        let hours = concurrency("hour", false, std::slice::from_ref(&b), now);
         assert_eq!(hours.len(), 1, "12:00 is after now");
         assert_eq!(hours[0].at.to_rfc3339(), "2026-12-02T10:00:00+00:00");
         assert_eq!(hours[0].average, 20.33);
