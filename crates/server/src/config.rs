@@ -219,7 +219,7 @@ impl Config {
             return Ok(c.clone());
         }
         let start = match &self.clock_start {
-            None => chrono::Utc::now(),
+            None => return Ok(clock::Clock::scaled(self.clock_rate)),
             Some(text) => chrono::DateTime::parse_from_rfc3339(text.trim())
                 .map_err(|e| {
                     ConfigError::Invalid(format!(
