@@ -14,8 +14,9 @@ pub const FREE_FAILURES: u32 = 3;
 pub const BASE_DELAY: Duration = Duration::seconds(1);
 /// The longest delay.
 pub const MAX_DELAY: Duration = Duration::minutes(5);
-/// Keys remembered at most; the stalest are forgotten first.
-const MAX_KEYS: usize = 100_000;
+/// Keys remembered at most; the stalest are forgotten first. Callers bound
+/// a key's length (a few hundred bytes), so the map stays a few MiB.
+pub const MAX_KEYS: usize = 20_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {

@@ -52,8 +52,12 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    /// Whether the token grants `role` (names compared in any case;
+    /// names that are no role of the spec grant nothing).
+    pub fn has_role(&self, role: crate::Role) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(role.name()))
     }
 }
 

@@ -1,10 +1,15 @@
-//! The `openinsights` binary. Today it holds the offline commands: the
-//! dataset catalog (`datasets`), the query checker (`query check`), and the
-//! operator commands over a data directory (`ingest`, `seed`, `query run`);
-//! the server (`serve`) and the API client commands join it as they are built.
+//! The `openinsights` binary, one tool for every role:
 //!
-//! Exit codes: 0 success, 2 a query that does not check, a rejected batch
-//! or a usage error, 1 anything else.
+//! | module | commands |
+//! |---|---|
+//! | `ops` | `serve`, `tenant`/`app`/`user`/`keys` (identity over a data dir) |
+//! | `data` | `ingest`, `seed`, `query run` (operator commands over a data dir) |
+//! | `client` | `login`, `query`, `report`, `executions`, `download`, `store`, `demo` (API client) |
+//! | (here) | `datasets` (the catalog), `query check` (the checker), argument parsing |
+//!
+//! Exit codes: 0 success, 2 a query that does not check, a rejected batch,
+//! a request the server refused as invalid or a usage error, 3 a refused
+//! token or role, 4 not found, 1 anything else.
 
 mod client;
 mod data;
@@ -263,13 +268,7 @@ fn parse_instant(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateT
 
 /// A dataset as the API's `GET /ScheduledDataset` lists it.
 fn dataset_json(d: &Dataset) -> serde_json::Value {
-    serde_json::json!({
-        "datasetName": d.name,
-        "selectableColumns": d.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
-        "availableMetrics": d.metrics.iter().map(|m| &m.name).collect::<Vec<_>>(),
-        "availableDateRanges": d.available_date_ranges.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "minimumRecurrenceInterval": d.minimum_recurrence_interval,
-    })
+    serde_json::to_value(server::insights::items::dataset_item(d)).unwrap_or_default()
 }
 
 fn new_table(header: &[&str]) -> Table {

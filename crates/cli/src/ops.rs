@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use clap::{Args, Subcommand};
+use proto::admin::{DeletedItem, NewAppItem, NewUserItem, RotatedKeyItem};
 use server::Config;
 use server::service::identity::{self, AppSpec};
 
@@ -261,28 +262,42 @@ fn print_json(items: &[serde_json::Value]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Items of one kind as JSON values, for [`print_json`].
+fn items<T: serde::Serialize>(
+    items: impl IntoIterator<Item = T>,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    items
+        .into_iter()
+        .map(|i| serde_json::to_value(i).map_err(Into::into))
+        .collect()
+}
+
+fn deleted(what: String) -> anyhow::Result<Vec<serde_json::Value>> {
+    items([DeletedItem { deleted: what }])
+}
+
 pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> {
     let config = load(dir, Vec::new())?;
     crate::data::runtime()?.block_on(async move {
         let store = server::startup::open_store(&config).await?;
         let now = Utc::now();
-        use server::admin::{app_json, tenant_json, user_json};
-        let items: Vec<serde_json::Value> = match command {
-            Identity::Tenant(TenantCommand::Create { name, id, domains }) => {
-                vec![tenant_json(
-                    &identity::create_tenant(&store, id.as_deref(), &name, &domains, now)
-                        .await
-                        .map_err(api)?,
-                )]
-            }
+        use server::admin::{app_item, new_secret_item, tenant_item, user_item};
+        let answer: Vec<serde_json::Value> = match command {
+            Identity::Tenant(TenantCommand::Create { name, id, domains }) => items([tenant_item(
+                &identity::create_tenant(&store, id.as_deref(), &name, &domains, now)
+                    .await
+                    .map_err(api)?,
+            )])?,
             Identity::Tenant(TenantCommand::List) => {
-                store.tenants().await?.iter().map(tenant_json).collect()
+                items(store.tenants().await?.iter().map(tenant_item))?
             }
             Identity::Tenant(TenantCommand::Delete { id }) => {
-                if !store.delete_tenant(&id.to_lowercase()).await? {
-                    anyhow::bail!("tenant '{id}' not found");
-                }
-                vec![serde_json::json!({"deleted": id})]
+                let data = engine::DataStore::local(&config.data_dir)?;
+                let (tenant, files) = identity::delete_tenant(&store, &data, &id)
+                    .await
+                    .map_err(api)?;
+                eprintln!("Deleted tenant {} and {files} files.", tenant.id);
+                deleted(tenant.id)?
             }
             Identity::App(AppCommand::Create {
                 tenant,
@@ -303,23 +318,24 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                 let (app, secret) = identity::create_app(&store, &tenant, &spec, now)
                     .await
                     .map_err(api)?;
-                let mut item = app_json(&app);
-                item["clientSecret"] =
-                    secret.map_or(serde_json::Value::Null, |s| s.expose().into());
                 eprintln!("The client secret is shown only now; store it safely.");
-                vec![item]
+                items([NewAppItem {
+                    app: app_item(&app),
+                    client_secret: secret.map(|s| s.expose().to_string()),
+                }])?
             }
-            Identity::App(AppCommand::List { tenant }) => store
-                .apps(&tenant.to_lowercase())
-                .await?
-                .iter()
-                .map(app_json)
-                .collect(),
+            Identity::App(AppCommand::List { tenant }) => items(
+                store
+                    .apps(&tenant.to_lowercase())
+                    .await?
+                    .iter()
+                    .map(app_item),
+            )?,
             Identity::App(AppCommand::Delete { tenant, client_id }) => {
                 if !store.delete_app(&tenant.to_lowercase(), &client_id).await? {
                     anyhow::bail!("app '{client_id}' not found in tenant '{tenant}'");
                 }
-                vec![serde_json::json!({"deleted": client_id})]
+                deleted(client_id)?
             }
             Identity::App(AppCommand::Secret {
                 tenant,
@@ -330,7 +346,8 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                     .await
                     .map_err(api)?;
                 eprintln!("The client secret is shown only now; store it safely.");
-                vec![serde_json::json!({"secretId": id, "clientSecret": secret.expose()})]
+                let expires = days.map(|d| now + chrono::Duration::days(d));
+                items([new_secret_item(id, &client_id, &secret, expires)])?
             }
             Identity::User(UserCommand::Create {
                 tenant,
@@ -347,37 +364,39 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                     identity::create_user(&store, &tenant, &username, password, &roles, now)
                         .await
                         .map_err(api)?;
-                let mut item = user_json(&user);
-                if let Some(p) = generated {
-                    item["password"] = p.expose().into();
+                if generated.is_some() {
                     eprintln!("The generated password is shown only now.");
                 }
-                vec![item]
+                items([NewUserItem {
+                    user: user_item(&user),
+                    password: generated.map(|p| p.expose().to_string()),
+                }])?
             }
-            Identity::User(UserCommand::List { tenant }) => store
-                .users(&tenant.to_lowercase())
-                .await?
-                .iter()
-                .map(user_json)
-                .collect(),
+            Identity::User(UserCommand::List { tenant }) => items(
+                store
+                    .users(&tenant.to_lowercase())
+                    .await?
+                    .iter()
+                    .map(user_item),
+            )?,
             Identity::User(UserCommand::Delete { tenant, username }) => {
                 if !store.delete_user(&tenant.to_lowercase(), &username).await? {
                     anyhow::bail!("user '{username}' not found in tenant '{tenant}'");
                 }
-                vec![serde_json::json!({"deleted": username})]
+                deleted(username)?
             }
             Identity::Keys(KeysCommand::Rotate) => {
-                let kid = server::service::tokens::rotate_keys(
+                let kid = server::service::keys::rotate_keys(
                     &store,
                     now,
                     chrono::Duration::seconds(config.tokens.lifetime_secs),
                 )
                 .await?;
-                vec![serde_json::json!({"kid": kid})]
+                items([RotatedKeyItem { kid }])?
             }
         };
         store.close().await;
-        print_json(&items)?;
+        print_json(&answer)?;
         Ok(ExitCode::SUCCESS)
     })
 }

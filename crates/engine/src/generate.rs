@@ -884,7 +884,7 @@ pub async fn seed_dataset(
     let mut files = Vec::new();
     let mut uploaded: Result<()> = Ok(());
     while let Some((partition, bytes, n)) = rx.recv().await {
-        let path = DataStore::new_part_path(&dataset.name, tenant, &partition);
+        let path = crate::storage::layout::new_part_path(&dataset.name, tenant, &partition);
         let size = bytes.len() as u64;
         if let Err(e) = store
             .object_store()

@@ -844,7 +844,11 @@ impl<'a> Loader<'a> {
             let mut partition = Partition {
                 builders: Builders::new(&self.columns),
                 writer: None,
-                path: DataStore::new_part_path(&self.dataset.name, &self.tenant, &file.partition),
+                path: crate::storage::layout::new_part_path(
+                    &self.dataset.name,
+                    &self.tenant,
+                    &file.partition,
+                ),
                 rows: 0,
             };
             let date_index = self.date_index.unwrap_or(0);
@@ -918,7 +922,7 @@ fn open_partition<'p>(
         .or_insert_with(|| Partition {
             builders: Builders::new(columns),
             writer: None,
-            path: DataStore::new_part_path(dataset, tenant, key),
+            path: crate::storage::layout::new_part_path(dataset, tenant, key),
             rows: 0,
         })
 }

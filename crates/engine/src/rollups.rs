@@ -247,7 +247,7 @@ async fn drop_old(store: &DataStore, base: &str, tenant: &TenantId, keep: u64) -
         if version.is_none_or(|v| v + 1 >= keep) {
             continue;
         }
-        let dir = Path::from(DataStore::tenant_prefix(name, tenant));
+        let dir = Path::from(crate::storage::layout::dataset_prefix(name, tenant));
         let objects: Vec<_> = store.object_store().list(Some(&dir)).try_collect().await?;
         for o in objects {
             store.object_store().delete(&o.location).await?;

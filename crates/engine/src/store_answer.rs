@@ -14,7 +14,7 @@ use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use datafusion::arrow::error::ArrowError;
 use query::storeapi::methods::{DateFormat, Shape};
-use query::storeapi::{FieldSource, StoreQuery};
+use query::storeapi::{FieldSource, Level, StoreQuery};
 use serde_json::{Map, Value};
 
 /// Every row of the batches, as (batch, row index).
@@ -211,15 +211,15 @@ pub struct ConcurrencyPoint {
 /// 24 hours or 7 days unless the caller gave dates (`dated`), then up to a
 /// day of minutes, 30 days of hours or 60 days.
 pub fn concurrency(
-    level: &str,
+    level: Level,
     dated: bool,
     batches: &[RecordBatch],
     now: DateTime<Utc>,
 ) -> Vec<ConcurrencyPoint> {
     let (bucket_minutes, default_records, cap): (i64, usize, usize) = match level {
-        "minute" => (1, 60, 1440),
-        "hour" => (60, 24, 720),
-        _ => (1440, 7, 60),
+        Level::Minute => (1, 60, 1440),
+        Level::Hour => (60, 24, 720),
+        Level::Day | Level::Week | Level::Month => (1440, 7, 60),
     };
     let mut buckets: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
     for (b, i) in rows(batches) {
@@ -348,18 +348,18 @@ mod tests {
             ),
         ]);
         let now = "2026-12-02T11:30:00Z".parse().unwrap();
-        let hours = concurrency("hour", false, std::slice::from_ref(&b), now);
+        let hours = concurrency(Level::Hour, false, std::slice::from_ref(&b), now);
         assert_eq!(hours.len(), 1, "12:00 is after now");
         assert_eq!(hours[0].at.to_rfc3339(), "2026-12-02T10:00:00+00:00");
         assert_eq!(hours[0].average, 20.33);
-        let minutes = concurrency("minute", false, &[b], now);
+        let minutes = concurrency(Level::Minute, false, &[b], now);
         assert_eq!(minutes.len(), 3);
     }
 
     #[test]
     fn failure_buckets_are_capped_by_events() {
         let method = query::storeapi::methods::find("failurehits", None).unwrap();
-        let params = query::storeapi::Params::new(vec![
+        let params = query::storeapi::StoreParams::new(vec![
             ("applicationId".to_string(), "A".to_string()),
             ("groupby".to_string(), "failureHash".to_string()),
             ("aggregationLevel".to_string(), "week".to_string()),

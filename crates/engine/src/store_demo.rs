@@ -258,11 +258,6 @@ pub struct StoreSeedReport {
     pub rollup_rows: u64,
 }
 
-/// The object path of a CAB file.
-pub fn cab_path(tenant: &TenantId, cab_key: &str) -> String {
-    format!("store-cabs/tenant={tenant}/{cab_key}.cab")
-}
-
 /// Writes every Store dataset for `tenant`, replacing what was there.
 pub async fn seed(
     store: &DataStore,
@@ -299,7 +294,10 @@ pub async fn seed(
     for (key, bytes) in cabs {
         store
             .object_store()
-            .put(&Path::from(cab_path(tenant, &key)), PutPayload::from(bytes))
+            .put(
+                &Path::from(crate::storage::layout::cab_file(tenant, &key)),
+                PutPayload::from(bytes),
+            )
             .await?;
         report.cabs += 1;
     }

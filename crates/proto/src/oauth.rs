@@ -65,3 +65,40 @@ pub struct TokenRequest {
     #[serde(default)]
     pub refresh_token: Option<String>,
 }
+
+/// The claims of an OpenID Connect ID token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// The app's client id.
+    pub aud: String,
+    pub iss: String,
+    pub tid: String,
+    pub sub: String,
+    pub oid: String,
+    pub upn: String,
+    pub unique_name: String,
+    pub preferred_username: String,
+    pub name: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    /// `1.0` or `2.0`.
+    pub ver: String,
+}
+
+/// A tenant's OpenID Connect metadata (`.well-known/openid-configuration`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OpenIdConfiguration {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub tenant_region_scope: String,
+    pub generated_at: String,
+}

@@ -37,7 +37,7 @@ impl Span {
 /// Stable, machine-readable kind of a diagnostic. The strings are part of
 /// what the CLI prints (`error[unknown_column]`) and of the API's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
+pub enum DiagnosticCode {
     /// The text does not follow the grammar.
     Syntax,
     /// The query text exceeds [`crate::limits::MAX_QUERY_BYTES`].
@@ -60,46 +60,46 @@ pub enum ErrorCode {
     TypeMismatch,
 }
 
-impl ErrorCode {
+impl DiagnosticCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            ErrorCode::Syntax => "syntax",
-            ErrorCode::QueryTooLong => "query_too_long",
-            ErrorCode::TooManyItems => "too_many_items",
-            ErrorCode::SelectStar => "select_star",
-            ErrorCode::UnknownDataset => "unknown_dataset",
-            ErrorCode::UnknownColumn => "unknown_column",
-            ErrorCode::UnknownTimespan => "unknown_timespan",
-            ErrorCode::TimespanNotAvailable => "timespan_not_available",
-            ErrorCode::OrderByNotSelected => "order_by_not_selected",
-            ErrorCode::InvalidValue => "invalid_value",
-            ErrorCode::InvalidLimit => "invalid_limit",
-            ErrorCode::DuplicateColumn => "duplicate_column",
-            ErrorCode::TypeMismatch => "type_mismatch",
+            DiagnosticCode::Syntax => "syntax",
+            DiagnosticCode::QueryTooLong => "query_too_long",
+            DiagnosticCode::TooManyItems => "too_many_items",
+            DiagnosticCode::SelectStar => "select_star",
+            DiagnosticCode::UnknownDataset => "unknown_dataset",
+            DiagnosticCode::UnknownColumn => "unknown_column",
+            DiagnosticCode::UnknownTimespan => "unknown_timespan",
+            DiagnosticCode::TimespanNotAvailable => "timespan_not_available",
+            DiagnosticCode::OrderByNotSelected => "order_by_not_selected",
+            DiagnosticCode::InvalidValue => "invalid_value",
+            DiagnosticCode::InvalidLimit => "invalid_limit",
+            DiagnosticCode::DuplicateColumn => "duplicate_column",
+            DiagnosticCode::TypeMismatch => "type_mismatch",
         }
     }
 
     /// The short label printed under the caret.
     fn label(self) -> &'static str {
         match self {
-            ErrorCode::Syntax => "unexpected here",
-            ErrorCode::QueryTooLong => "query too long",
-            ErrorCode::TooManyItems => "one item too many",
-            ErrorCode::SelectStar => "not allowed",
-            ErrorCode::UnknownDataset => "unknown dataset",
-            ErrorCode::UnknownColumn => "unknown column or metric",
-            ErrorCode::UnknownTimespan => "unknown range",
-            ErrorCode::TimespanNotAvailable => "not available for this dataset",
-            ErrorCode::OrderByNotSelected => "not in the SELECT list",
-            ErrorCode::InvalidValue => "invalid value",
-            ErrorCode::InvalidLimit => "invalid limit",
-            ErrorCode::DuplicateColumn => "selected twice",
-            ErrorCode::TypeMismatch => "wrong type",
+            DiagnosticCode::Syntax => "unexpected here",
+            DiagnosticCode::QueryTooLong => "query too long",
+            DiagnosticCode::TooManyItems => "one item too many",
+            DiagnosticCode::SelectStar => "not allowed",
+            DiagnosticCode::UnknownDataset => "unknown dataset",
+            DiagnosticCode::UnknownColumn => "unknown column or metric",
+            DiagnosticCode::UnknownTimespan => "unknown range",
+            DiagnosticCode::TimespanNotAvailable => "not available for this dataset",
+            DiagnosticCode::OrderByNotSelected => "not in the SELECT list",
+            DiagnosticCode::InvalidValue => "invalid value",
+            DiagnosticCode::InvalidLimit => "invalid limit",
+            DiagnosticCode::DuplicateColumn => "selected twice",
+            DiagnosticCode::TypeMismatch => "wrong type",
         }
     }
 }
 
-impl fmt::Display for ErrorCode {
+impl fmt::Display for DiagnosticCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -109,7 +109,7 @@ impl fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.message())]
 pub struct Diagnostic {
-    pub code: ErrorCode,
+    pub code: DiagnosticCode,
     pub span: Span,
     /// What is wrong, in the terms of the spec's error list (no suggestion).
     pub text: String,
@@ -118,7 +118,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(code: ErrorCode, span: Span, text: impl Into<String>) -> Self {
+    pub fn new(code: DiagnosticCode, span: Span, text: impl Into<String>) -> Self {
         Diagnostic {
             code,
             span,

@@ -25,7 +25,7 @@ pub mod syntax;
 pub mod timewindow;
 
 pub use catalog::{Catalog, StaticCatalog, builtin};
-pub use diagnostic::{Diagnostic, ErrorCode, QueryError, Span};
+pub use diagnostic::{Diagnostic, DiagnosticCode, QueryError, Span};
 pub use plan::Plan;
 pub use resolve::resolve;
 pub use syntax::ast;

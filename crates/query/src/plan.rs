@@ -221,6 +221,52 @@ impl Plan {
         })
     }
 
+    /// The restricted columns and metrics the plan filters or sorts on, each
+    /// once. A caller who sees restricted values redacted must not run such
+    /// a plan: which rows come back, or in what order, would disclose the
+    /// values (a `WHERE BilledRevenueUSD > N` binary search). `dataset` is
+    /// the plan's dataset, which says which stored columns are restricted.
+    pub fn restricted_conditions(&self, dataset: &crate::catalog::Dataset) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut add = |name: &str| {
+            if !found.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+                found.push(name.to_string());
+            }
+        };
+        let restricted_column =
+            |name: &str| dataset.stored_column(name).is_some_and(|c| c.restricted);
+        let mut fields: Vec<&str> = self.row_filters.iter().map(|p| p.field.as_str()).collect();
+        let mut stack: Vec<&Condition> = self.condition.iter().collect();
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::Test(p) => fields.push(&p.field),
+                Condition::And(cs) | Condition::Or(cs) => stack.extend(cs),
+            }
+        }
+        for f in fields {
+            if restricted_column(f) {
+                add(f);
+            }
+        }
+        for p in &self.group_filters {
+            if self
+                .aggregates
+                .iter()
+                .any(|a| a.restricted && a.name.eq_ignore_ascii_case(&p.field))
+            {
+                add(&p.field);
+            }
+        }
+        for k in &self.order_by {
+            if let Some(o) = self.outputs.get(k.output)
+                && o.restricted
+            {
+                add(&o.name);
+            }
+        }
+        found
+    }
+
     /// Every stored column the plan reads, each once, in first-use order:
     /// what the engine must project from storage.
     pub fn stored_columns<'p>(&'p self) -> Vec<&'p str> {
@@ -407,5 +453,32 @@ impl fmt::Display for Plan {
             Some(t) => writeln!(f, "time: {} in {}", t.column, t.range),
             None => writeln!(f, "time: none (dataset has no date column)"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::Catalog as _;
+
+    fn restricted(text: &str) -> Vec<String> {
+        let catalog = crate::builtin();
+        let plan = crate::check(text, catalog).unwrap();
+        let dataset = catalog.dataset(&plan.dataset).unwrap();
+        plan.restricted_conditions(dataset)
+    }
+
+    #[test]
+    fn filters_and_sorts_on_restricted_values_are_named() {
+        assert_eq!(
+            restricted(
+                "SELECT CustomerName, BilledRevenueUSD FROM CustomersAndTenants WHERE CustomerName = 'X' AND BilledRevenueUSD > 1000 ORDER BY BilledRevenueUSD DESC"
+            ),
+            ["BilledRevenueUSD"]
+        );
+        // Selecting a restricted column is allowed (it comes back redacted).
+        assert!(
+            restricted("SELECT CustomerName, BilledRevenueUSD FROM CustomersAndTenants WHERE CustomerName = 'X'")
+                .is_empty()
+        );
     }
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::catalog::{Catalog, ColumnType, Dataset};
-use crate::diagnostic::{Diagnostic, ErrorCode, QueryError, Span};
+use crate::diagnostic::{Diagnostic, DiagnosticCode, QueryError, Span};
 use crate::limits::{MAX_DIAGNOSTICS, MAX_LIMIT};
 use crate::plan::{Aggregate, Output, Plan, Predicate, SortKey, Source, Test, TimeFilter, Value};
 use crate::suggest;
@@ -56,7 +56,7 @@ pub fn resolve(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, QueryE
         {
             let first = output_spans.get(i).copied().unwrap_or_default();
             ctx.errors.push(Diagnostic::new(
-                ErrorCode::DuplicateColumn,
+                DiagnosticCode::DuplicateColumn,
                 item.span,
                 format!(
                     "'{}' is selected twice (positions {} and {}); each column or metric may be selected once",
@@ -124,7 +124,7 @@ pub fn resolve(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, QueryE
             None => {
                 if ctx.lookup(&item.name).is_some() {
                     ctx.errors.push(Diagnostic::new(
-                        ErrorCode::OrderByNotSelected,
+                        DiagnosticCode::OrderByNotSelected,
                         item.name.span,
                         format!(
                             "ORDER BY '{}' must name a selected column or metric",
@@ -194,7 +194,10 @@ fn find_dataset<'c>(from: &Ident, catalog: &'c dyn Catalog) -> Result<&'c Datase
             )
         }
     };
-    Err(Diagnostic::new(ErrorCode::UnknownDataset, from.span, text).with_suggestion(suggestion))
+    Err(
+        Diagnostic::new(DiagnosticCode::UnknownDataset, from.span, text)
+            .with_suggestion(suggestion),
+    )
 }
 
 struct Resolver<'c> {
@@ -220,7 +223,7 @@ impl<'c> Resolver<'c> {
         let suggestion = suggest::closest(&ident.name, self.dataset.addressable_names());
         self.errors.push(
             Diagnostic::new(
-                ErrorCode::UnknownColumn,
+                DiagnosticCode::UnknownColumn,
                 ident.span,
                 format!(
                     "Unknown column '{}' in dataset '{}' at position {}.",
@@ -271,7 +274,7 @@ impl<'c> Resolver<'c> {
             ast::Test::Like { negated, pattern } => {
                 if ty != ColumnType::String {
                     self.errors.push(Diagnostic::new(
-                        ErrorCode::TypeMismatch,
+                        DiagnosticCode::TypeMismatch,
                         name_span,
                         format!(
                             "LIKE needs a string column, but '{column}' is {ty} (position {}); \
@@ -300,7 +303,7 @@ impl<'c> Resolver<'c> {
                 ColumnType::Date => "a date written 'yyyy-MM-dd'",
             };
             self.errors.push(Diagnostic::new(
-                ErrorCode::InvalidValue,
+                DiagnosticCode::InvalidValue,
                 literal.span,
                 format!(
                     "Value '{}' is not a valid {ty} for column '{column}'; expected {expected}",
@@ -319,7 +322,7 @@ impl<'c> Resolver<'c> {
             .filter(|n| (1..=MAX_LIMIT).contains(n));
         if n.is_none() {
             self.errors.push(Diagnostic::new(
-                ErrorCode::InvalidLimit,
+                DiagnosticCode::InvalidLimit,
                 literal.span,
                 format!(
                     "LIMIT {} is not allowed: LIMIT must be a whole number from 1 to {MAX_LIMIT}",
@@ -346,11 +349,11 @@ impl<'c> Resolver<'c> {
                             .map(|r| r.as_str())
                             .collect();
                         let code = if DateRange::parse(&ident.name).is_some() {
-                            ErrorCode::TimespanNotAvailable
+                            DiagnosticCode::TimespanNotAvailable
                         } else {
-                            ErrorCode::UnknownTimespan
+                            DiagnosticCode::UnknownTimespan
                         };
-                        let suggestion = (code == ErrorCode::UnknownTimespan)
+                        let suggestion = (code == DiagnosticCode::UnknownTimespan)
                             .then(|| suggest::closest(&ident.name, available.iter().copied()))
                             .flatten();
                         self.errors.push(

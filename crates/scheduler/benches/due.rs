@@ -43,6 +43,7 @@ fn report(i: usize, start: chrono::DateTime<Utc>, execute_now: bool) -> Report {
         format: store::ReportFormat::Csv,
         query_start: None,
         query_end: None,
+        restricted_access: false,
     }
 }
 

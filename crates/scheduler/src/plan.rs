@@ -75,6 +75,7 @@ mod tests {
             format: store::ReportFormat::Csv,
             query_start: None,
             query_end: None,
+            restricted_access: false,
         }
     }
 

@@ -16,6 +16,7 @@ use engine::writer::{FileFormat, WriteOptions, write_stream};
 use engine::{Engine, ExecOptions, TenantId};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
+use query::Catalog as _;
 use sha2::{Digest, Sha256};
 use store::{Execution, NewDelivery, NewExecution, Outcome, Report, Store};
 use tokio::sync::{Notify, watch};
@@ -70,6 +71,12 @@ pub enum RunError {
     Upload(#[from] object_store::Error),
     #[error("the tenant id '{0}' cannot own data")]
     Tenant(String),
+    #[error("reading the report's rights failed: {0}")]
+    Store(#[from] store::StoreError),
+    /// The report runs redacted and its query filters or sorts on
+    /// restricted values.
+    #[error("{0}")]
+    Restricted(String),
 }
 
 /// What a finished run wrote.
@@ -123,14 +130,6 @@ impl<W: Write> Write for Hashing<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// Where an execution's file lives in the object store.
-pub fn location(tenant: &str, report: &str, execution: &str, format: FileFormat) -> String {
-    format!(
-        "reports/{tenant}/{report}/{execution}.{}",
-        format.extension()
-    )
 }
 
 const UPLOAD_CHUNK: usize = 8 * 1024 * 1024;
@@ -342,6 +341,19 @@ impl Scheduler {
         let catalog = query::builtin();
         let plan = query::check(&report.query_text, catalog)
             .map_err(|e| RunError::Query(e.to_string()))?;
+        let redact = !self.runs_unredacted(report).await?;
+        if redact {
+            let used = catalog
+                .dataset(&plan.dataset)
+                .map(|d| plan.restricted_conditions(d))
+                .unwrap_or_default();
+            if !used.is_empty() {
+                return Err(RunError::Restricted(format!(
+                    "the report runs with ReportViewer rights (restricted values redacted) and its query filters or sorts on restricted columns: {}",
+                    used.join(", ")
+                )));
+            }
+        }
         let window = match (report.query_start, report.query_end) {
             (Some(from), Some(to)) => plan.explicit_window(from, to),
             _ => plan.time_window(execution.due_time),
@@ -359,7 +371,7 @@ impl Scheduler {
                 &plan,
                 &ExecOptions {
                     window,
-                    redact_restricted: false,
+                    redact_restricted: redact,
                     max_rows: None,
                     base_rows_only: false,
                 },
@@ -387,7 +399,12 @@ impl Scheduler {
         let sha256 = hex::encode(out.hasher.finalize_reset());
         let bytes = out.bytes;
         drop(out);
-        let location = location(&report.tenant_id, &report.id, &execution.id, format);
+        let location = engine::storage::layout::report_file(
+            &report.tenant_id,
+            &report.id,
+            &execution.id,
+            format,
+        );
         self.upload(temp.path(), &location, bytes).await?;
         Ok(FileInfo {
             location,
@@ -395,6 +412,38 @@ impl Scheduler {
             bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
             sha256,
         })
+    }
+
+    /// Whether a run of `report` may see restricted values: it was created
+    /// with that right, and its creator — when the store knows it, as a
+    /// user of the tenant or an app — still has the ExecutiveReportViewer
+    /// role. An external issuer's identity keeps the right recorded at
+    /// creation, since no store holds its roles.
+    async fn runs_unredacted(&self, report: &Report) -> Result<bool, RunError> {
+        if !report.restricted_access {
+            return Ok(false);
+        }
+        let executive = |roles: &[String]| {
+            roles
+                .iter()
+                .any(|r| auth::Role::parse(r) == Some(auth::Role::ExecutiveReportViewer))
+        };
+        if let Some(user) = self
+            .store
+            .user_by_name(&report.tenant_id, &report.created_by)
+            .await?
+        {
+            return Ok(executive(&user.roles));
+        }
+        if let Some(app) = self
+            .store
+            .app(&report.created_by)
+            .await?
+            .filter(|a| a.tenant_id == report.tenant_id)
+        {
+            return Ok(executive(&app.roles));
+        }
+        Ok(true)
     }
 
     async fn upload(

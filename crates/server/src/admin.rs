@@ -9,9 +9,12 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use proto::Envelope;
-use serde_json::{Value, json};
+use proto::admin::{
+    AppItem, AppSecretItem, CallbackKeyItem, NewAppItem, NewSecretItem, NewUserItem,
+    RotatedKeyItem, TenantItem, UserItem,
+};
 use sha2::{Digest, Sha256};
 use store::{App, Tenant, User};
 use subtle::ConstantTimeEq;
@@ -70,29 +73,66 @@ async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Respons
     }
 }
 
-fn answer(status: StatusCode, items: Vec<Value>, message: &str) -> Response {
+fn answer<T: serde::Serialize>(status: StatusCode, items: Vec<T>, message: &str) -> Response {
     let mut env = Envelope::ok(items, message);
     env.status_code = status.as_u16();
     json_response(status, &env)
 }
 
-pub fn tenant_json(t: &Tenant) -> Value {
-    json!({"tenantId": t.id, "name": t.name, "domains": t.domains, "createdTime": format_time(t.created_at)})
+pub fn tenant_item(t: &Tenant) -> TenantItem {
+    TenantItem {
+        tenant_id: t.id.clone(),
+        name: t.name.clone(),
+        domains: t.domains.clone(),
+        created_time: format_time(t.created_at),
+    }
 }
 
-pub fn app_json(a: &App) -> Value {
-    json!({
-        "clientId": a.client_id, "tenantId": a.tenant_id, "name": a.name, "roles": a.roles,
-        "apis": a.apis, "confidential": a.confidential, "createdTime": format_time(a.created_at),
-        "secrets": a.secrets.iter().map(|s| json!({
-            "secretId": s.id, "hint": format!("{}…", s.hint),
-            "expiresTime": s.expires_at.map(format_time), "createdTime": format_time(s.created_at),
-        })).collect::<Vec<_>>(),
-    })
+pub fn app_item(a: &App) -> AppItem {
+    AppItem {
+        client_id: a.client_id.clone(),
+        tenant_id: a.tenant_id.clone(),
+        name: a.name.clone(),
+        roles: a.roles.clone(),
+        apis: a.apis.clone(),
+        confidential: a.confidential,
+        created_time: format_time(a.created_at),
+        secrets: a
+            .secrets
+            .iter()
+            .map(|s| AppSecretItem {
+                secret_id: s.id.clone(),
+                hint: format!("{}…", s.hint),
+                expires_time: s.expires_at.map(format_time),
+                created_time: format_time(s.created_at),
+            })
+            .collect(),
+    }
 }
 
-pub fn user_json(u: &User) -> Value {
-    json!({"userId": u.id, "tenantId": u.tenant_id, "username": u.username, "roles": u.roles, "createdTime": format_time(u.created_at)})
+pub fn user_item(u: &User) -> UserItem {
+    UserItem {
+        user_id: u.id.clone(),
+        tenant_id: u.tenant_id.clone(),
+        username: u.username.clone(),
+        roles: u.roles.clone(),
+        created_time: format_time(u.created_at),
+    }
+}
+
+/// A secret just added, shown this once.
+pub fn new_secret_item(
+    id: String,
+    client_id: &str,
+    secret: &auth::Secret,
+    expires: Option<DateTime<Utc>>,
+) -> NewSecretItem {
+    NewSecretItem {
+        secret_id: id,
+        client_id: client_id.to_lowercase(),
+        client_secret: secret.expose().to_string(),
+        expires_time: expires.map(format_time),
+    }
 }
 
 fn list(fields: &Fields, name: &str) -> Result<Vec<String>, ApiError> {
@@ -115,7 +155,7 @@ async fn list_tenants(State(state): State<Shared>) -> Result<Response, ApiError>
         .tenants()
         .await?
         .iter()
-        .map(tenant_json)
+        .map(tenant_item)
         .collect();
     Ok(answer(
         StatusCode::OK,
@@ -141,7 +181,7 @@ async fn create_tenant(
     .await?;
     Ok(answer(
         StatusCode::OK,
-        vec![tenant_json(&tenant)],
+        vec![tenant_item(&tenant)],
         "Tenant created successfully",
     ))
 }
@@ -157,7 +197,7 @@ async fn get_tenant(
         .ok_or_else(|| ApiError::not_found(format!("Tenant '{id}' not found")))?;
     Ok(answer(
         StatusCode::OK,
-        vec![tenant_json(&t)],
+        vec![tenant_item(&t)],
         "Tenant fetched successfully",
     ))
 }
@@ -166,16 +206,15 @@ async fn delete_tenant(
     State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let t = state
-        .store
-        .tenant(&id.to_lowercase())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("Tenant '{id}' not found")))?;
-    state.store.delete_tenant(&t.id).await?;
+    let (t, files) = identity::delete_tenant(&state.store, state.engine.store(), &id).await?;
     state.tokens.forget_apps();
+    state.list_cache.forget(&t.id);
+    state.store_products.forget(&t.id);
+    state.store_results.forget_tenant(&t.id);
+    tracing::info!(tenant = %t.id, files, "deleted a tenant and its files");
     Ok(answer(
         StatusCode::OK,
-        vec![tenant_json(&t)],
+        vec![tenant_item(&t)],
         "Tenant deleted successfully",
     ))
 }
@@ -189,7 +228,7 @@ async fn list_apps(
         .apps(&tenant.to_lowercase())
         .await?
         .iter()
-        .map(app_json)
+        .map(app_item)
         .collect();
     Ok(answer(StatusCode::OK, items, "Apps fetched successfully"))
 }
@@ -211,8 +250,10 @@ async fn create_app(
     };
     let (app, secret) =
         identity::create_app(&state.store, &tenant, &spec, state.wall.now()).await?;
-    let mut item = app_json(&app);
-    item["clientSecret"] = secret.map_or(Value::Null, |s| Value::String(s.expose().to_string()));
+    let item = NewAppItem {
+        app: app_item(&app),
+        client_secret: secret.map(|s| s.expose().to_string()),
+    };
     Ok(answer(
         StatusCode::OK,
         vec![item],
@@ -239,7 +280,7 @@ async fn delete_app(
     state.tokens.forget_apps();
     Ok(answer(
         StatusCode::OK,
-        vec![app_json(&app)],
+        vec![app_item(&app)],
         "App deleted successfully",
     ))
 }
@@ -255,8 +296,8 @@ async fn add_secret(
     }
     let (id, secret) =
         identity::add_secret(&state.store, &tenant, &client, days, state.wall.now()).await?;
-    let item = json!({"secretId": id, "clientId": client.to_lowercase(), "clientSecret": secret.expose(),
-        "expiresTime": days.map(|d| format_time(state.wall.now() + Duration::days(d)))});
+    let expires = days.map(|d| state.wall.now() + Duration::days(d));
+    let item = new_secret_item(id, &client, &secret, expires);
     Ok(answer(
         StatusCode::OK,
         vec![item],
@@ -273,7 +314,7 @@ async fn list_users(
         .users(&tenant.to_lowercase())
         .await?
         .iter()
-        .map(user_json)
+        .map(user_item)
         .collect();
     Ok(answer(StatusCode::OK, items, "Users fetched successfully"))
 }
@@ -296,10 +337,10 @@ async fn create_user(
         state.wall.now(),
     )
     .await?;
-    let mut item = user_json(&user);
-    if let Some(p) = generated {
-        item["password"] = Value::String(p.expose().to_string());
-    }
+    let item = NewUserItem {
+        user: user_item(&user),
+        password: generated.map(|p| p.expose().to_string()),
+    };
     Ok(answer(
         StatusCode::OK,
         vec![item],
@@ -322,9 +363,11 @@ async fn delete_user(
         .store
         .delete_user(&user.tenant_id, &user.username)
         .await?;
+    // Its tokens stop working at once here (within a second elsewhere).
+    state.tokens.forget_apps();
     Ok(answer(
         StatusCode::OK,
-        vec![user_json(&user)],
+        vec![user_item(&user)],
         "User deleted successfully",
     ))
 }
@@ -342,15 +385,17 @@ async fn callback_key(
     let key = hex::encode(crate::downloads::callback_key(&state, &t.id));
     Ok(answer(
         StatusCode::OK,
-        vec![
-            json!({"tenantId": t.id, "callbackSigningKey": key, "algorithm": "HMAC-SHA256, hex key bytes"}),
-        ],
+        vec![CallbackKeyItem {
+            tenant_id: t.id,
+            callback_signing_key: key,
+            algorithm: "HMAC-SHA256, hex key bytes".into(),
+        }],
         "Callback signing key fetched",
     ))
 }
 
 async fn rotate(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let kid = crate::service::tokens::rotate_keys(
+    let kid = crate::service::keys::rotate_keys(
         &state.store,
         state.wall.now(),
         Duration::seconds(state.tokens.config.lifetime_secs),
@@ -359,7 +404,7 @@ async fn rotate(State(state): State<Shared>) -> Result<Response, ApiError> {
     .map_err(ApiError::internal)?;
     Ok(answer(
         StatusCode::OK,
-        vec![json!({"kid": kid})],
+        vec![RotatedKeyItem { kid }],
         "Signing key rotated; older keys verify until their tokens expire",
     ))
 }

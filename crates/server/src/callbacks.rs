@@ -4,9 +4,11 @@
 //! `X-Insights-Signature: sha256=<HMAC of the body, or of the URL for GET>`
 //! under the tenant's callback key, and `X-Insights-Delivery: <id>`. Each
 //! call has a 10 s timeout; a connection error or non-2xx answer is retried
-//! after 1, 2, 4 … minutes (service time) for up to 24 hours. The URL's
-//! addresses are checked again before every attempt, and redirects are not
-//! followed, so a callback cannot be steered to a private address. A
+//! after 1, 2, 4 … minutes (service time) for up to 24 hours. The URL is
+//! checked again before every attempt and the client's resolver connects
+//! only to the public addresses it checked (`netguard`); redirects are not
+//! followed, so a callback cannot be steered to a private address. Logs
+//! and stored errors show the URL without credentials or query string. A
 //! failing callback never changes the execution's status.
 
 use std::time::Duration as StdDuration;
@@ -16,18 +18,28 @@ use store::Delivery;
 use tokio::sync::watch;
 
 use crate::Shared;
+use crate::netguard::{GlobalResolver, display_url};
 
 /// Retries stop this long after the first attempt.
 const GIVE_UP_AFTER: Duration = Duration::hours(24);
 const FIRST_RETRY: Duration = Duration::minutes(1);
 const TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The delivery client: no redirects, no proxy from the environment, and —
+/// unless private callbacks are allowed — names resolved by
+/// [`GlobalResolver`], so it connects only to the public addresses it
+/// checked.
+pub fn client(allow_private: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+        .no_proxy();
+    let builder = if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(std::sync::Arc::new(GlobalResolver))
+    };
+    builder.build().unwrap_or_default()
 }
 
 /// The URL a delivery calls.
@@ -62,11 +74,11 @@ async fn attempt(state: &Shared, http: &reqwest::Client, d: &Delivery) -> Result
         .header("X-Insights-Delivery", &d.id)
         .send()
         .await
-        .map_err(|e| format!("calling {url}: {}", without_url(&e)))?;
+        .map_err(|e| format!("calling {}: {}", display_url(&url), without_url(&e)))?;
     if res.status().is_success() {
         Ok(())
     } else {
-        Err(format!("{url} answered {}", res.status()))
+        Err(format!("{} answered {}", display_url(&url), res.status()))
     }
 }
 
@@ -75,6 +87,15 @@ fn without_url(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "no answer within 10 s".into()
     } else if e.is_connect() {
+        // The resolver's refusal of a non-public address is a connect error.
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            let why = cause.to_string();
+            if why.contains("globally reachable") {
+                return why;
+            }
+            source = cause.source();
+        }
         "connection failed".into()
     } else {
         text
@@ -117,7 +138,7 @@ pub async fn deliver_once(
 
 /// The sender loop; stops when `stop` turns true.
 pub async fn run(state: Shared, mut stop: watch::Receiver<bool>) {
-    let http = client();
+    let http = client(state.config.callbacks.allow_private);
     while !*stop.borrow() {
         match deliver_once(&state, &http).await {
             Ok(true) => continue,

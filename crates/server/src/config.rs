@@ -45,7 +45,45 @@ pub struct Config {
     pub reports: ReportsConfig,
     pub store_api: StoreApiConfig,
     pub admin: AdminConfig,
+    pub limits: LimitsConfig,
     pub log: LogConfig,
+}
+
+/// Bounds on what callers can make the server spend (docs/security.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Argon2 credential checks running at once (19 MiB each); 0 = one per
+    /// CPU. Further token requests wait up to `hash_wait_ms`, then get 503.
+    pub hash_concurrency: usize,
+    pub hash_wait_ms: u64,
+    /// Seconds a client has to send a request's headers (slowloris); also
+    /// how long a keep-alive connection may sit idle between requests.
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the OS backlog.
+    pub max_connections: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            hash_concurrency: 0,
+            hash_wait_ms: 2000,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The Argon2 concurrency: the setting, or the CPU count.
+    pub fn hash_permits(&self) -> usize {
+        if self.hash_concurrency > 0 {
+            self.hash_concurrency
+        } else {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +245,7 @@ impl Default for Config {
             reports: ReportsConfig::default(),
             store_api: StoreApiConfig::default(),
             admin: AdminConfig::default(),
+            limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -238,8 +277,8 @@ impl Default for TokensConfig {
             builtin: true,
             lifetime_secs: 3600,
             refresh_lifetime_days: 14,
-            insights_audience: "https://api.partnercenter.microsoft.com".into(),
-            store_audience: "https://manage.devcenter.microsoft.com".into(),
+            insights_audience: auth::Api::Insights.public_resource().into(),
+            store_audience: auth::Api::StoreAnalytics.public_resource().into(),
         }
     }
 }

@@ -2,8 +2,6 @@
 //! an app allowed on both APIs, a user, generated data for every dataset,
 //! and `demo-credentials.json` (mode 0600) with everything a script needs.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -30,8 +28,8 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         now,
     )
     .await?;
-    let roles: Vec<String> = ["ExecutiveReportViewer", "Manager"]
-        .map(String::from)
+    let roles: Vec<String> = [auth::Role::ExecutiveReportViewer, auth::Role::Manager]
+        .map(|r| r.name().to_string())
         .to_vec();
     let (app, secret) = identity::create_app(
         &state.store,
@@ -39,7 +37,7 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         &AppSpec {
             name: "Demo app".into(),
             roles: roles.clone(),
-            apis: vec!["insights".into(), "store".into()],
+            apis: auth::Api::ALL.map(|a| a.name().to_string()).to_vec(),
             ..AppSpec::default()
         },
         now,
@@ -50,19 +48,22 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         identity::create_user(&state.store, &tenant.id, &username, None, &roles, now).await?;
     seed(state, &tenant.id).await?;
     let base = &state.public_url;
-    let credentials = serde_json::json!({
-        "baseUrl": base,
-        "tenantId": tenant.id,
-        "tokenUrl": format!("{base}/{}/oauth2/token", tenant.id),
-        "clientId": app.client_id,
-        "clientSecret": secret.as_ref().map(|s| s.expose()),
-        "username": username,
-        "password": password.as_ref().map(|p| p.expose()),
-        "insightsResource": state.tokens.config.insights_audience,
-        "storeResource": state.tokens.config.store_audience,
-        "storeApplicationIds": engine::store_demo::application_ids(),
-    });
-    write_private(
+    let credentials = proto::admin::DemoCredentials {
+        base_url: base.clone(),
+        tenant_id: tenant.id.clone(),
+        token_url: format!("{base}/{}/oauth2/token", tenant.id),
+        client_id: app.client_id.clone(),
+        client_secret: secret.as_ref().map(|s| s.expose().to_string()),
+        username,
+        password: password.as_ref().map(|p| p.expose().to_string()),
+        insights_resource: state.tokens.config.insights_audience.clone(),
+        store_resource: state.tokens.config.store_audience.clone(),
+        store_application_ids: engine::store_demo::application_ids()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    };
+    crate::private_files::write_private(
         &state.config.data_dir.join("demo-credentials.json"),
         &serde_json::to_vec_pretty(&credentials)?,
     )?;
@@ -93,22 +94,5 @@ async fn seed(state: &Shared, tenant: &str) -> anyhow::Result<()> {
     engine::store_demo::seed(state.engine.store(), &tenant, DEMO_SEED, today)
         .await
         .context("generating the Store analytics demo data")?;
-    Ok(())
-}
-
-/// Writes a file readable by its owner only (created with mode 0600).
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
     Ok(())
 }

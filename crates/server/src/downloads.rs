@@ -227,10 +227,7 @@ pub(crate) async fn download(
                 "text/csv; charset=utf-8"
             },
         )
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        )
+        .header(header::CONTENT_DISPOSITION, content_disposition(&filename))
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "private, no-store");
     if let Some(sha) = &e.sha256 {
@@ -285,4 +282,42 @@ pub fn signature(key: &[u8], payload: &[u8]) -> HeaderValue {
         hex::encode(m.finalize().into_bytes())
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("sha256="))
+}
+
+/// RFC 5987 `attr-char`s stay as they are in `filename*`; the rest is
+/// percent-encoded UTF-8.
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// `Content-Disposition` for a download (RFC 6266): an ASCII `filename`
+/// (other characters as `_`) and, when the name is not plain ASCII, the
+/// exact name as `filename*=UTF-8''…`.
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ascii == name {
+        format!("attachment; filename=\"{ascii}\"")
+    } else {
+        let exact = percent_encoding::utf8_percent_encode(name, ATTR_CHAR);
+        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}")
+    }
 }

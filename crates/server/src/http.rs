@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use auth::Principal;
+use auth::{Api, Principal, Role};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Uri};
@@ -19,7 +19,6 @@ use tracing::Instrument;
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode};
 use crate::ratelimit::Decision;
-use crate::service::tokens::Api;
 
 tokio::task_local! {
     /// The correlation id of the request being served.
@@ -178,15 +177,42 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// The address a request came from (the TCP peer), when known; a server
+/// behind a load balancer sees the balancer's.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => write!(f, "{ip}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// How an API admits calls: the token's audience, the roles that may call,
 /// the roles that see restricted columns, its messages and its error shape.
 pub struct Gate {
     pub api: Api,
     /// Any of these roles admits the call.
-    pub roles: &'static [&'static str],
+    pub roles: &'static [Role],
     /// Roles that see restricted columns unredacted; empty when the API
     /// has nothing restricted.
-    pub unredacted: &'static [&'static str],
+    pub unredacted: &'static [Role],
     pub no_token: &'static str,
     pub no_role: &'static str,
     /// The 429 message for a wait of that many seconds.
@@ -199,8 +225,8 @@ pub struct Gate {
 /// ReportViewer (redacted).
 pub const INSIGHTS: Gate = Gate {
     api: Api::Insights,
-    roles: &["ExecutiveReportViewer", "ReportViewer"],
-    unredacted: &["ExecutiveReportViewer"],
+    roles: &[Role::ExecutiveReportViewer, Role::ReportViewer],
+    unredacted: &[Role::ExecutiveReportViewer],
     no_token: "No access token: send 'Authorization: Bearer <token>' (or 'X-AadUserTicket: <token>') with a token from the token endpoint",
     no_role: "The token has neither the ExecutiveReportViewer nor the ReportViewer role, which the Insights API requires",
     limited: insights_limited,
@@ -218,12 +244,38 @@ fn insights_limited(state: &Shared, decision: &Decision, wait: u64) -> String {
 /// per-tenant rate limit), adds the `X-RateLimit-*` headers, and hands the
 /// handlers a [`Caller`].
 pub async fn admit(gate: &Gate, state: &Shared, mut req: Request, next: Next) -> Response {
-    let Some(token) = bearer(req.headers()) else {
-        return (gate.render)(ApiError::unauthorized(gate.no_token));
+    let principal = match bearer(req.headers()) {
+        None => Err(ApiError::unauthorized(gate.no_token)),
+        Some(token) => state
+            .tokens
+            .authenticate(&token, gate.api)
+            .await
+            .map_err(ApiError::from),
     };
-    let principal = match state.tokens.authenticate(&token, gate.api).await {
+    let principal = match principal {
         Ok(p) => p,
-        Err(e) => return (gate.render)(e.into()),
+        Err(e) => {
+            // Unauthenticated callers are limited per source address, and
+            // their answers carry the headers too.
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "-".to_string(), |c| c.0.ip().to_string());
+            let decision = state.rate.check(&format!("peer:{peer}"));
+            let mut res = match decision.retry_after {
+                Some(wait) => {
+                    let mut e = ApiError::new(
+                        ErrorCode::RateLimited,
+                        (gate.limited)(state, &decision, wait),
+                    );
+                    e.retry_after = Some(wait);
+                    (gate.render)(e)
+                }
+                None => (gate.render)(e),
+            };
+            rate_limit_headers(&mut res, &decision);
+            return res;
+        }
     };
     let decision = state.rate.check(&principal.tenant);
     let mut res = if let Some(wait) = decision.retry_after {
@@ -233,9 +285,9 @@ pub async fn admit(gate: &Gate, state: &Shared, mut req: Request, next: Next) ->
         );
         e.retry_after = Some(wait);
         (gate.render)(e)
-    } else if gate.roles.iter().any(|r| principal.has_role(r)) {
+    } else if gate.roles.iter().any(|r| principal.has_role(*r)) {
         let redact =
-            !gate.unredacted.is_empty() && !gate.unredacted.iter().any(|r| principal.has_role(r));
+            !gate.unredacted.is_empty() && !gate.unredacted.iter().any(|r| principal.has_role(*r));
         req.extensions_mut().insert(Caller { principal, redact });
         next.run(req).await
     } else {

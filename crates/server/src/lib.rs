@@ -16,7 +16,9 @@ pub mod insights;
 pub mod listcache;
 pub mod netguard;
 pub mod openapi;
+pub mod private_files;
 pub mod ratelimit;
+pub mod serve;
 pub mod service;
 pub mod startup;
 pub mod store_api;
@@ -47,6 +49,8 @@ pub struct State {
     /// The public base URL, no trailing slash.
     pub public_url: String,
     pub failures: auth::FailureLimiter,
+    /// Permits for Argon2 credential checks (`limits.hash_concurrency`).
+    pub hashing: tokio::sync::Semaphore,
     pub list_cache: listcache::ListCache,
     pub rate: ratelimit::RateLimiter,
     /// SHA-256 of the admin credential.

@@ -155,8 +155,8 @@ fn store_operation(methods: &[&StoreMethod]) -> serde_json::Value {
     let mut levels: Vec<&str> = Vec::new();
     for m in methods {
         for l in m.levels {
-            if !levels.contains(l) {
-                levels.push(l);
+            if !levels.contains(&l.name()) {
+                levels.push(l.name());
             }
         }
     }
@@ -297,25 +297,25 @@ impl Modify for StorePaths {
         description = "Partner Insights programmatic access API, Store analytics API and their token service, as served by openinsights."
     ),
     paths(
-        crate::insights::datasets,
-        crate::insights::create_query,
-        crate::insights::list_queries,
-        crate::insights::delete_query,
-        crate::insights::test_query,
-        crate::insights::create_report,
-        crate::insights::list_reports,
-        crate::insights::update_report,
-        crate::insights::delete_report,
-        crate::insights::pause_report,
-        crate::insights::resume_report,
-        crate::insights::executions,
+        crate::insights::queries::datasets,
+        crate::insights::queries::create_query,
+        crate::insights::queries::list_queries,
+        crate::insights::queries::delete_query,
+        crate::insights::queries::test_query,
+        crate::insights::reports::create_report,
+        crate::insights::reports::list_reports,
+        crate::insights::reports::update_report,
+        crate::insights::reports::delete_report,
+        crate::insights::reports::pause_report,
+        crate::insights::reports::resume_report,
+        crate::insights::reports::executions,
         crate::downloads::download,
         crate::token_routes::token_v1,
         crate::token_routes::token_v2,
-        crate::token_routes::jwks_v1,
-        crate::token_routes::jwks_v2,
-        crate::token_routes::metadata_v1,
-        crate::token_routes::metadata_v2,
+        crate::token_routes::discovery::jwks_v1,
+        crate::token_routes::discovery::jwks_v2,
+        crate::token_routes::discovery::metadata_v1,
+        crate::token_routes::discovery::metadata_v2,
     ),
     modifiers(&Bearer, &StorePaths),
     tags((name = "Insights", description = "Datasets, queries, reports, executions"), (name = "Store analytics", description = "Analytics for apps, add-ons, desktop programs, Xbox titles and hardware under /v1.0/my/analytics"), (name = "Tokens", description = "OAuth2 token service"))

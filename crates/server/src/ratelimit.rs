@@ -1,10 +1,15 @@
 //! Per-tenant token buckets for the API rate limit: `burst` calls at once,
-//! refilled at `per_second`. Answers carry `X-RateLimit-Limit` and
+//! refilled at `per_second`, at most 50,000 buckets (tenants, and source
+//! addresses of unauthenticated callers). Answers carry `X-RateLimit-Limit` and
 //! `X-RateLimit-Remaining`; a refused call gets 429 with `Retry-After`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
+
+/// Buckets kept at most (tenants, and source addresses of unauthenticated
+/// callers).
+const MAX_KEYS: usize = 50_000;
 
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -31,6 +36,22 @@ impl RateLimiter {
         }
     }
 
+    /// Makes room at the bound: buckets that have refilled completely
+    /// (their keys are indistinguishable from new ones) go first; if none
+    /// has, the least recently used one.
+    fn evict(&self, buckets: &mut HashMap<String, (f64, Instant)>, now: Instant) {
+        let full_after = std::time::Duration::from_secs_f64(self.burst / self.per_second);
+        buckets.retain(|_, (_, last)| now.duration_since(*last) < full_after);
+        if buckets.len() >= MAX_KEYS
+            && let Some(oldest) = buckets
+                .iter()
+                .min_by_key(|(_, (_, last))| *last)
+                .map(|(k, _)| k.clone())
+        {
+            buckets.remove(&oldest);
+        }
+    }
+
     pub fn check(&self, tenant: &str) -> Decision {
         let now = Instant::now();
         let mut buckets = match self.buckets.lock() {
@@ -39,6 +60,9 @@ impl RateLimiter {
         };
         // Look up without allocating; a tenant's key is made once.
         if !buckets.contains_key(tenant) {
+            if buckets.len() >= MAX_KEYS {
+                self.evict(&mut buckets, now);
+            }
             buckets.insert(tenant.to_string(), (self.burst, now));
         }
         let Some((tokens, last)) = buckets.get_mut(tenant) else {

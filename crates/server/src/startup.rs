@@ -94,11 +94,14 @@ pub fn init_logging(config: &Config) {
 
 /// The metadata store the configuration names.
 pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    crate::private_files::private_dir(&config.data_dir)?;
     let store = match &config.database_url {
         Some(url) => store::Store::connect(url).await,
-        None => store::Store::open_sqlite(&config.data_dir.join("metadata.db")).await,
+        None => {
+            let db = config.data_dir.join("metadata.db");
+            crate::private_files::private_sqlite(&db)?;
+            store::Store::open_sqlite(&db).await
+        }
     }
     .context("opening the metadata store")?;
     Ok(store)
@@ -121,7 +124,10 @@ async fn admin_hash(
             let hash = hex::encode(crate::admin::fingerprint(&token));
             let kept = store.init_setting(ADMIN_SETTING, &hash, wall.now()).await?;
             if kept == hash {
-                crate::demo::write_private(&config.data_dir.join("admin-token"), token.as_bytes())?;
+                crate::private_files::write_private(
+                    &config.data_dir.join("admin-token"),
+                    token.as_bytes(),
+                )?;
             }
             kept
         }
@@ -224,6 +230,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             config.rate_limit.per_second,
         ),
         failures: auth::FailureLimiter::new(),
+        hashing: tokio::sync::Semaphore::new(config.limits.hash_permits()),
         list_cache: crate::listcache::ListCache::new(store.backend() == store::Backend::Sqlite),
         min_start_lead,
         public_url: public_url.clone(),
@@ -251,12 +258,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let app = router(Arc::clone(&state));
     let app = tower::ServiceExt::<Request>::map_request(app, crate::http::normalize);
     let (stop, stopped) = oneshot::channel::<()>();
+    let limits = state.config.limits.clone();
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
-        )
-        .with_graceful_shutdown(async {
+        crate::serve::serve(listener, app, &limits, async {
             let _ = stopped.await;
         })
         .await

@@ -332,6 +332,16 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Whether the user (by id) still exists in the tenant.
+    pub async fn user_exists(&self, tenant_id: &str, user_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(user_id)
+            .bind(tenant_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
     pub async fn apps(&self, tenant_id: &str) -> Result<Vec<App>> {
         let rows = sqlx::query(
             "SELECT client_id, tenant_id, name, roles, apis, confidential, created_at \

@@ -72,6 +72,10 @@ pub struct Report {
     pub format: ReportFormat,
     pub query_start: Option<DateTime<Utc>>,
     pub query_end: Option<DateTime<Utc>>,
+    /// The report may see restricted values: its creator could when it was
+    /// made (re-checked at every run). Otherwise its files hold them
+    /// redacted and its query may not filter or sort on them.
+    pub restricted_access: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,7 +210,8 @@ macro_rules! report_columns {
     () => {
         "id, tenant_id, name, description, query_id, query_text, created_by, \
      created_at, modified_at, execute_now, start_time, status, recurrence_interval, \
-     recurrence_count, callback_url, callback_method, format, query_start, query_end"
+     recurrence_count, callback_url, callback_method, format, query_start, query_end, \
+     restricted_access"
     };
 }
 macro_rules! execution_columns {
@@ -260,6 +265,7 @@ fn report_of(row: &AnyRow) -> Result<Report> {
         },
         query_start: from_opt_secs(row.try_get("query_start")?)?,
         query_end: from_opt_secs(row.try_get("query_end")?)?,
+        restricted_access: row.try_get::<i64, _>("restricted_access")? != 0,
     })
 }
 
@@ -429,7 +435,7 @@ impl Store {
             "INSERT INTO reports (",
             report_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         ))
         .bind(&r.id)
         .bind(&r.tenant_id)
@@ -450,6 +456,7 @@ impl Store {
         .bind(r.format.as_str())
         .bind(r.query_start.map(to_secs))
         .bind(r.query_end.map(to_secs))
+        .bind(i64::from(r.restricted_access))
         .execute(&mut *tx)
         .await?;
         insert_executions(&mut tx, &r.tenant_id, &r.id, executions, now).await?;
@@ -554,6 +561,11 @@ impl Store {
         .await?;
         let executions = rows.iter().map(execution_of).collect::<Result<Vec<_>>>()?;
         sqlx::query("DELETE FROM executions WHERE report_id = $1")
+            .bind(&report.id)
+            .execute(&mut *tx)
+            .await?;
+        // Pending callback deliveries (and their retries) go with it.
+        sqlx::query("DELETE FROM deliveries WHERE report_id = $1")
             .bind(&report.id)
             .execute(&mut *tx)
             .await?;

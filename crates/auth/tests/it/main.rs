@@ -57,8 +57,8 @@ fn a_valid_token_gives_its_principal() {
     assert_eq!(p.tenant, "tenant-a");
     assert_eq!(p.app_id, "client-1");
     assert_eq!(p.user.as_deref(), Some("ana@contoso.example"));
-    assert!(p.has_role("reportviewer"));
-    assert!(!p.has_role("ExecutiveReportViewer"));
+    assert!(p.has_role(auth::Role::ReportViewer));
+    assert!(!p.has_role(auth::Role::ExecutiveReportViewer));
 }
 
 #[test]

@@ -40,6 +40,12 @@ struct Server {
     url: String,
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        kill(self);
+    }
+}
+
 fn start(data: &Path, db: Option<&str>, log: PathBuf) -> Server {
     let mut c = bin();
     c.args([

@@ -15,9 +15,20 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_openinsights"))
 }
 
+/// A running `openinsights serve`; killed when dropped, so a failing
+/// test leaves no server behind.
 pub struct Serve {
     pub child: Child,
     pub url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 pub fn serve(dir: &std::path::Path, log: &std::path::Path) -> Serve {

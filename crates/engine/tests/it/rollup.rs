@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use engine::ExecOptions;
 use engine::writer::FileFormat;
-use query::storeapi::{Params, methods, resolve};
+use query::storeapi::{StoreParams, methods, resolve};
 
 use crate::support::Fixture;
 
@@ -15,7 +15,7 @@ fn today() -> NaiveDate {
 
 async fn run(f: &Fixture, request: &str) -> String {
     let (path, q) = request.split_once('?').unwrap();
-    let params = Params::new(
+    let params = StoreParams::new(
         q.split('&')
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_string(), v.replace("%20", " "))),
@@ -174,7 +174,7 @@ async fn rollups_answer_like_the_base_rows() {
     ];
     for request in &requests {
         let (path, q) = request.split_once('?').unwrap();
-        let params = Params::new(
+        let params = StoreParams::new(
             q.split('&')
                 .filter_map(|kv| kv.split_once('='))
                 .map(|(k, v)| (k.to_string(), v.replace("%20", " "))),
@@ -202,7 +202,7 @@ async fn rollups_answer_like_the_base_rows() {
         assert!(from_rollup.lines().count() > 1, "{request}: no rows");
     }
     // Two dimensions: no single-dimension rollup holds them.
-    let params = Params::new([
+    let params = StoreParams::new([
         ("applicationId".to_string(), "9NBLGGH4R315".to_string()),
         ("groupby".to_string(), "market,deviceType".to_string()),
     ]);

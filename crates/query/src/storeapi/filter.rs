@@ -7,7 +7,7 @@
 //! capped ([`MAX_FILTER_CHARS`]), so recursion depth and work stay small
 //! whatever a caller sends.
 
-use crate::diagnostic::{Diagnostic, ErrorCode, Span};
+use crate::diagnostic::{Diagnostic, DiagnosticCode, Span};
 use crate::syntax::ast::CompareOp;
 
 /// The longest `filter` accepted, in characters.
@@ -68,7 +68,7 @@ enum Tok {
 
 fn syntax(span: Span, text: impl Into<String>) -> Diagnostic {
     Diagnostic {
-        code: ErrorCode::Syntax,
+        code: DiagnosticCode::Syntax,
         span,
         text: text.into(),
         suggestion: None,
@@ -238,7 +238,7 @@ impl Parser {
             Tok::LParen => {
                 if depth >= MAX_DEPTH {
                     return Err(Diagnostic {
-                        code: ErrorCode::TooManyItems,
+                        code: DiagnosticCode::TooManyItems,
                         span,
                         text: format!("parentheses nest deeper than {MAX_DEPTH} levels"),
                         suggestion: None,
@@ -340,7 +340,7 @@ impl Parser {
         self.terms += 1;
         if self.terms > MAX_TERMS {
             return Err(Diagnostic {
-                code: ErrorCode::TooManyItems,
+                code: DiagnosticCode::TooManyItems,
                 span,
                 text: format!("the filter has more than {MAX_TERMS} conditions"),
                 suggestion: None,
@@ -355,7 +355,7 @@ pub fn parse_filter(src: &str) -> Result<Expr, Diagnostic> {
     let n = src.chars().count();
     if n > MAX_FILTER_CHARS {
         return Err(Diagnostic {
-            code: ErrorCode::QueryTooLong,
+            code: DiagnosticCode::QueryTooLong,
             span: Span::new(MAX_FILTER_CHARS as u32, n as u32),
             text: format!("the filter is {n} characters long; the limit is {MAX_FILTER_CHARS}"),
             suggestion: None,

@@ -4,6 +4,7 @@
 //! aggregation levels, retention and response shape. The generic resolver
 //! (`storeapi::resolve`) and the server's one handler read nothing else.
 
+use super::Level;
 use crate::plan::Combine;
 
 /// Which product a call is about.
@@ -34,7 +35,7 @@ pub enum Stored {
 
 /// A default start or end date, relative to today (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Default {
+pub enum DateDefault {
     Today,
     DaysAgo(i64),
     MonthsAgo(u32),
@@ -97,9 +98,9 @@ pub struct Method {
     pub stored: Stored,
     /// Accepted `aggregationLevel` values, the first is the default; empty
     /// = the method has none (the parameter is accepted only as `day`).
-    pub levels: &'static [&'static str],
-    pub start: Default,
-    pub end: Default,
+    pub levels: &'static [Level],
+    pub start: DateDefault,
+    pub end: DateDefault,
     /// Days of history served; older start dates are clamped.
     pub retention_days: Option<i64>,
     /// The first date with data (year, month, day); earlier starts are
@@ -164,7 +165,7 @@ impl Method {
     }
 }
 
-const BASE: Method = Method {
+const DEFAULTS: Method = Method {
     path: "",
     title: "",
     metric_type: "",
@@ -173,9 +174,9 @@ const BASE: Method = Method {
     product: None,
     fixed: &[],
     stored: Stored::Daily,
-    levels: &["day", "week", "month"],
-    start: Default::Today,
-    end: Default::Today,
+    levels: &[Level::Day, Level::Week, Level::Month],
+    start: DateDefault::Today,
+    end: DateDefault::Today,
     retention_days: None,
     earliest: None,
     top_default: 10_000,
@@ -197,7 +198,7 @@ const BASE: Method = Method {
     bucket_cap: None,
 };
 
-const ACQ_F: &[&str] = &[
+const ACQUISITION_FILTERS: &[&str] = &[
     "acquisitionType",
     "ageGroup",
     "storeClient",
@@ -207,7 +208,7 @@ const ACQ_F: &[&str] = &[
     "deviceType",
     "orderName",
 ];
-const ACQ_O: &[&str] = &[
+const ACQUISITION_ORDERS: &[&str] = &[
     "date",
     "acquisitionType",
     "ageGroup",
@@ -218,14 +219,14 @@ const ACQ_O: &[&str] = &[
     "deviceType",
     "orderName",
 ];
-const ACQ_MONEY: &[(&str, Combine)] = &[
+const ACQUISITION_REVENUE: &[(&str, Combine)] = &[
     ("acquisitionQuantity", Combine::Sum),
     ("purchasePriceUSDAmount", Combine::Sum),
     ("purchasePriceLocalAmount", Combine::Sum),
     ("purchaseTaxUSDAmount", Combine::Sum),
     ("purchaseTaxLocalAmount", Combine::Sum),
 ];
-const XDP_F: &[&str] = &[
+const XBOX_FILTERS: &[&str] = &[
     "acquisitionType",
     "age",
     "storeClient",
@@ -235,7 +236,7 @@ const XDP_F: &[&str] = &[
     "deviceType",
     "sandboxId",
 ];
-const XDP_G: &[&str] = &[
+const XBOX_GROUPS: &[&str] = &[
     "date",
     "applicationName",
     "acquisitionType",
@@ -255,7 +256,7 @@ const XDP_G: &[&str] = &[
     "productTypeName",
     "purchaseTaxType",
 ];
-const XDP_ADDON_G: &[&str] = &[
+const XBOX_ADDON_GROUPS: &[&str] = &[
     "date",
     "applicationName",
     "addonProductName",
@@ -274,7 +275,7 @@ const XDP_ADDON_G: &[&str] = &[
     "skuDisplayName",
     "availabilityId",
 ];
-const CONV_F: &[&str] = &[
+const CONVERSION_FILTERS: &[&str] = &[
     "applicationName",
     "appType",
     "customCampaignId",
@@ -284,11 +285,11 @@ const CONV_F: &[&str] = &[
     "deviceType",
     "market",
 ];
-const CONV_M: &[(&str, Combine)] = &[
+const CONVERSION_MEASURES: &[(&str, Combine)] = &[
     ("clickCount", Combine::Sum),
     ("conversionCount", Combine::Sum),
 ];
-const SUB_M: &[(&str, Combine)] = &[
+const SUBSCRIPTION_MEASURES: &[(&str, Combine)] = &[
     ("grossSalesBeforeTax", Combine::Sum),
     ("totalActiveCount", Combine::Last),
     ("totalChurnCount", Combine::Sum),
@@ -305,7 +306,7 @@ const SUB_M: &[(&str, Combine)] = &[
     ("earlyChurnCount", Combine::Sum),
     ("otherChurnCount", Combine::Sum),
 ];
-const USAGE_DAILY_M: &[(&str, Combine)] = &[
+const USAGE_DAILY_MEASURES: &[(&str, Combine)] = &[
     ("dailySessionCount", Combine::Sum),
     ("engagementDurationMinutes", Combine::Sum),
     ("dailyActiveUsers", Combine::Peak),
@@ -317,7 +318,7 @@ const USAGE_DAILY_M: &[(&str, Combine)] = &[
     ("dailyNewDevices", Combine::Sum),
     ("monthlyNewDevices", Combine::Peak),
 ];
-const USAGE_MONTHLY_M: &[(&str, Combine)] = &[
+const USAGE_MONTHLY_MEASURES: &[(&str, Combine)] = &[
     ("monthlySessionCount", Combine::Sum),
     ("engagementDurationMinutes", Combine::Sum),
     ("monthlyActiveUsers", Combine::Peak),
@@ -327,7 +328,7 @@ const USAGE_MONTHLY_M: &[(&str, Combine)] = &[
     ("averageDailyActiveUsers", Combine::Peak),
     ("averageDailyActiveDevices", Combine::Peak),
 ];
-const USAGE_G: &[&str] = &[
+const USAGE_GROUPS: &[&str] = &[
     "date",
     "applicationName",
     "subscriptionName",
@@ -335,7 +336,7 @@ const USAGE_G: &[&str] = &[
     "packageVersion",
     "market",
 ];
-const FAIL_F: &[&str] = &[
+const FAILURE_FILTERS: &[&str] = &[
     "applicationName",
     "failureName",
     "failureHash",
@@ -349,7 +350,7 @@ const FAIL_F: &[&str] = &[
     "packageVersion",
     "date",
 ];
-const FAIL_G: &[&str] = &[
+const FAILURE_GROUPS: &[&str] = &[
     "failureName",
     "failureHash",
     "symbol",
@@ -361,8 +362,9 @@ const FAIL_G: &[&str] = &[
     "packageName",
     "packageVersion",
 ];
-const FAIL_M: &[(&str, Combine)] = &[("deviceCount", Combine::Peak), ("eventCount", Combine::Sum)];
-const DETAILS_F: &[&str] = &[
+const FAILURE_MEASURES: &[(&str, Combine)] =
+    &[("deviceCount", Combine::Peak), ("eventCount", Combine::Sum)];
+const FAILURE_DETAIL_FILTERS: &[&str] = &[
     "market",
     "date",
     "cabId",
@@ -374,7 +376,7 @@ const DETAILS_F: &[&str] = &[
     "packageVersion",
     "osBuild",
 ];
-const DETAILS_FIELDS: &[&str] = &[
+const FAILURE_DETAIL_FIELDS: &[&str] = &[
     "applicationId",
     "failureHash",
     "failureName",
@@ -390,8 +392,8 @@ const DETAILS_FIELDS: &[&str] = &[
     "deviceType",
     "cabDownloadable",
 ];
-const FRAMES: &[&str] = &["level", "image", "function", "offset", "isBlamedFrame"];
-const REVIEW_F: &[&str] = &[
+const STACK_FRAME_FIELDS: &[&str] = &["level", "image", "function", "offset", "isBlamedFrame"];
+const REVIEW_FILTERS: &[&str] = &[
     "market",
     "osVersion",
     "deviceType",
@@ -413,7 +415,7 @@ const REVIEW_F: &[&str] = &[
     "reviewText",
     "responseText",
 ];
-const DESKTOP_FAIL_F: &[&str] = &[
+const DESKTOP_FAILURE_FILTERS: &[&str] = &[
     "fileName",
     "applicationVersion",
     "failureName",
@@ -428,7 +430,7 @@ const DESKTOP_FAIL_F: &[&str] = &[
     "productName",
     "date",
 ];
-const BLOCK_F: &[&str] = &[
+const BLOCK_FILTERS: &[&str] = &[
     "applicationVersion",
     "architecture",
     "blockType",
@@ -440,7 +442,7 @@ const BLOCK_F: &[&str] = &[
     "productName",
     "targetOs",
 ];
-const DRIVER_F: &[&str] = &[
+const DRIVER_FILTERS: &[&str] = &[
     "date",
     "submissionId",
     "failureName",
@@ -458,7 +460,7 @@ const DRIVER_F: &[&str] = &[
     "flightRing",
     "architecture",
 ];
-const DRIVER_G: &[&str] = &[
+const DRIVER_GROUPS: &[&str] = &[
     "submissionId",
     "failureName",
     "failureHash",
@@ -474,7 +476,7 @@ const DRIVER_G: &[&str] = &[
     "flightRing",
     "architecture",
 ];
-const HW_G: &[&str] = &[
+const HARDWARE_GROUPS: &[&str] = &[
     "failureName",
     "failureHash",
     "symbol",
@@ -491,7 +493,7 @@ const HW_G: &[&str] = &[
     "modelFamily",
     "flightRing",
 ];
-const HW_O: &[&str] = &[
+const HARDWARE_ORDERS: &[&str] = &[
     "date",
     "failureName",
     "failureHash",
@@ -541,8 +543,8 @@ const CAB_ID_HASH: Param = Param {
     column: "cabKey",
     required: true,
 };
-const MULTI_F: &[&str] = &["deviceType", "packageVersion", "market", "subscriptionName"];
-const MULTI_G: &[&str] = &[
+const MULTI_APP_FILTERS: &[&str] = &["deviceType", "packageVersion", "market", "subscriptionName"];
+const MULTI_APP_GROUPS: &[&str] = &[
     "date",
     "deviceType",
     "packageVersion",
@@ -558,8 +560,8 @@ pub static METHODS: &[Method] = &[
         title: "App acquisitions (legacy)",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
-        filter: ACQ_F,
-        order: ACQ_O,
+        filter: ACQUISITION_FILTERS,
+        order: ACQUISITION_ORDERS,
         group: &[
             "date",
             "applicationName",
@@ -572,9 +574,9 @@ pub static METHODS: &[Method] = &[
             "deviceType",
             "orderName",
         ],
-        measures: ACQ_MONEY,
+        measures: ACQUISITION_REVENUE,
         freshness: true,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "funnel",
@@ -585,15 +587,15 @@ pub static METHODS: &[Method] = &[
         always: &["metricType"],
         measures: &[("userCount", Combine::Peak)],
         shape: Shape::Funnel,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "appchannelconversions",
         title: "App conversions by channel",
         dataset: "store_channel_conversions",
         fixed: &[("appType", "App")],
-        start: Default::Fixed(2016, 1, 1),
-        filter: CONV_F,
+        start: DateDefault::Fixed(2016, 1, 1),
+        filter: CONVERSION_FILTERS,
         order: &[
             "date",
             "applicationName",
@@ -616,8 +618,8 @@ pub static METHODS: &[Method] = &[
             "deviceType",
             "market",
         ],
-        measures: CONV_M,
-        ..BASE
+        measures: CONVERSION_MEASURES,
+        ..DEFAULTS
     },
     Method {
         path: "inappacquisitions",
@@ -631,8 +633,8 @@ pub static METHODS: &[Method] = &[
             required: false,
         }),
         fixed: &[("productType", "addon")],
-        filter: ACQ_F,
-        order: ACQ_O,
+        filter: ACQUISITION_FILTERS,
+        order: ACQUISITION_ORDERS,
         group: &[
             "date",
             "applicationName",
@@ -647,12 +649,12 @@ pub static METHODS: &[Method] = &[
             "orderName",
         ],
         always: &["date", "applicationId", "inAppProductId"],
-        measures: ACQ_MONEY,
+        measures: ACQUISITION_REVENUE,
         rename: &[
             ("inAppProductId", "productId"),
             ("inAppProductName", "productName"),
         ],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "subscriptions",
@@ -695,21 +697,21 @@ pub static METHODS: &[Method] = &[
             "subscriptionProductId",
             "currencyCode",
         ],
-        measures: SUB_M,
-        ..BASE
+        measures: SUBSCRIPTION_MEASURES,
+        ..DEFAULTS
     },
     Method {
         path: "inappchannelconversions",
         title: "Add-on conversions by channel",
         dataset: "store_channel_conversions",
         fixed: &[("appType", "Add-On")],
-        start: Default::Fixed(2016, 1, 1),
+        start: DateDefault::Fixed(2016, 1, 1),
         params: &[Param {
             name: "inAppProductId",
             column: "inAppProductId",
             required: false,
         }],
-        filter: CONV_F,
+        filter: CONVERSION_FILTERS,
         order: &[
             "date",
             "applicationName",
@@ -740,8 +742,8 @@ pub static METHODS: &[Method] = &[
             "inAppProductId",
             "inAppProductName",
         ],
-        measures: CONV_M,
-        ..BASE
+        measures: CONVERSION_MEASURES,
+        ..DEFAULTS
     },
     Method {
         path: "acquisitions",
@@ -749,13 +751,13 @@ pub static METHODS: &[Method] = &[
         title: "Acquisitions for apps and XDP games",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
-        filter: XDP_F,
-        order: XDP_G,
-        group: XDP_G,
-        measures: ACQ_MONEY,
+        filter: XBOX_FILTERS,
+        order: XBOX_GROUPS,
+        group: XBOX_GROUPS,
+        measures: ACQUISITION_REVENUE,
         rename: &[("age", "ageGroup")],
         date_format: DateFormat::Iso7,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "addonacquisitions",
@@ -770,7 +772,7 @@ pub static METHODS: &[Method] = &[
             required: false,
         }),
         fixed: &[("productType", "addon")],
-        filter: XDP_F,
+        filter: XBOX_FILTERS,
         order: &[
             "date",
             "acquisitionType",
@@ -798,27 +800,27 @@ pub static METHODS: &[Method] = &[
             "xboxTitleId",
         ],
         always: &["date", "applicationId", "addonProductId"],
-        measures: ACQ_MONEY,
+        measures: ACQUISITION_REVENUE,
         rename: &[
             ("age", "ageGroup"),
             ("addonProductId", "productId"),
             ("addonProductName", "productName"),
         ],
         date_format: DateFormat::Iso7,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "xbox/acquisitions",
         title: "Xbox One game acquisitions (2018)",
         dataset: "store_acquisitions",
         fixed: &[("productType", "app")],
-        filter: XDP_F,
-        order: XDP_G,
-        group: XDP_G,
-        measures: ACQ_MONEY,
+        filter: XBOX_FILTERS,
+        order: XBOX_GROUPS,
+        group: XBOX_GROUPS,
+        measures: ACQUISITION_REVENUE,
         rename: &[("age", "ageGroup"), ("xboxTitleIdHex", "xboxTitleId")],
         date_format: DateFormat::Iso7,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "xbox/addonacquisitions",
@@ -832,11 +834,11 @@ pub static METHODS: &[Method] = &[
             required: false,
         }),
         fixed: &[("productType", "addon")],
-        filter: XDP_F,
-        order: XDP_G,
-        group: XDP_ADDON_G,
+        filter: XBOX_FILTERS,
+        order: XBOX_GROUPS,
+        group: XBOX_ADDON_GROUPS,
         always: &["date", "applicationId", "addonProductId"],
-        measures: ACQ_MONEY,
+        measures: ACQUISITION_REVENUE,
         rename: &[
             ("age", "ageGroup"),
             ("addonProductId", "productId"),
@@ -844,7 +846,7 @@ pub static METHODS: &[Method] = &[
             ("xboxTitleIdHex", "xboxTitleId"),
         ],
         date_format: DateFormat::Iso7,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "installs",
@@ -869,14 +871,14 @@ pub static METHODS: &[Method] = &[
             "packageVersion",
         ],
         measures: &[("successfulInstallCount", Combine::Sum)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "usagedaily",
         title: "Daily usage (last 90 days)",
         dataset: "store_usage",
         stored: Stored::PerGrain,
-        levels: &["day"],
+        levels: &[Level::Day],
         retention_days: Some(90),
         filter: &["market", "deviceType", "packageVersion"],
         order: &[
@@ -898,17 +900,17 @@ pub static METHODS: &[Method] = &[
             "dailyNewDevices",
             "monthlyNewDevices",
         ],
-        group: USAGE_G,
-        measures: USAGE_DAILY_M,
+        group: USAGE_GROUPS,
+        measures: USAGE_DAILY_MEASURES,
         ungrouped_all: true,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "usagemonthly",
         title: "Monthly usage (last 90 days)",
         dataset: "store_usage",
         stored: Stored::PerGrain,
-        levels: &["month"],
+        levels: &[Level::Month],
         retention_days: Some(90),
         filter: &["market", "deviceType", "packageVersion"],
         order: &[
@@ -928,10 +930,10 @@ pub static METHODS: &[Method] = &[
             "averageDailyActiveUsers",
             "averageDailyActiveDevices",
         ],
-        group: USAGE_G,
-        measures: USAGE_MONTHLY_M,
+        group: USAGE_GROUPS,
+        measures: USAGE_MONTHLY_MEASURES,
         ungrouped_all: true,
-        ..BASE
+        ..DEFAULTS
     },
     // 2.2 App errors
     Method {
@@ -940,14 +942,14 @@ pub static METHODS: &[Method] = &[
         title: "Error reporting data (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
-        levels: &["day", "hour", "week", "month"],
+        levels: &[Level::Day, Level::Hour, Level::Week, Level::Month],
         retention_days: Some(30),
-        filter: FAIL_F,
-        order: FAIL_F,
-        group: FAIL_G,
+        filter: FAILURE_FILTERS,
+        order: FAILURE_FILTERS,
+        group: FAILURE_GROUPS,
         always: &["date", "applicationId", "applicationName"],
-        measures: FAIL_M,
-        ..BASE
+        measures: FAILURE_MEASURES,
+        ..DEFAULTS
     },
     Method {
         path: "failuredetails",
@@ -955,15 +957,15 @@ pub static METHODS: &[Method] = &[
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         retention_days: Some(30),
         params: &[FAILURE_HASH],
-        filter: DETAILS_F,
-        order: DETAILS_F,
-        fields: DETAILS_FIELDS,
+        filter: FAILURE_DETAIL_FILTERS,
+        order: FAILURE_DETAIL_FILTERS,
+        fields: FAILURE_DETAIL_FIELDS,
         rename: &[("cabId", "cabKey")],
         date_format: DateFormat::DayTime,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "stacktrace",
@@ -973,8 +975,8 @@ pub static METHODS: &[Method] = &[
         stored: Stored::Rows,
         levels: &[],
         params: &[CAB_ID],
-        fields: FRAMES,
-        ..BASE
+        fields: STACK_FRAME_FIELDS,
+        ..DEFAULTS
     },
     Method {
         path: "cabdownload",
@@ -983,11 +985,11 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[CAB_ID],
         fields: &["cabKey"],
         shape: Shape::Redirect,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "insights",
@@ -996,7 +998,7 @@ pub static METHODS: &[Method] = &[
         scope: Scope::AppOptional,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         retention_days: Some(30),
         filter: &["dataType"],
         fields: &[
@@ -1008,7 +1010,7 @@ pub static METHODS: &[Method] = &[
         ],
         date_format: DateFormat::IsoPlain,
         shape: Shape::Insights,
-        ..BASE
+        ..DEFAULTS
     },
     // 2.3 Ratings and reviews
     Method {
@@ -1032,7 +1034,7 @@ pub static METHODS: &[Method] = &[
             ("twoStars", Combine::Sum),
             ("oneStar", Combine::Sum),
         ],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "reviews",
@@ -1041,7 +1043,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_reviews",
         stored: Stored::Rows,
         levels: &[],
-        filter: REVIEW_F,
+        filter: REVIEW_FILTERS,
         order: &[
             "date",
             "market",
@@ -1089,7 +1091,7 @@ pub static METHODS: &[Method] = &[
             "reviewText",
             "responseText",
         ],
-        ..BASE
+        ..DEFAULTS
     },
     // 2.4 Ads
     Method {
@@ -1097,8 +1099,8 @@ pub static METHODS: &[Method] = &[
         title: "Ad performance",
         dataset: "store_ad_performance",
         scope: Scope::AppOptional,
-        start: Default::DaysAgo(30),
-        end: Default::DaysAgo(1),
+        start: DateDefault::DaysAgo(30),
+        end: DateDefault::DaysAgo(1),
         filter: &[
             "market",
             "deviceType",
@@ -1128,15 +1130,15 @@ pub static METHODS: &[Method] = &[
             ("requests", Combine::Sum),
             ("revenueInAccountCurrency", Combine::Sum),
         ],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "promotion",
         title: "Ad campaign performance",
         dataset: "store_ad_campaigns",
         scope: Scope::AppOptional,
-        start: Default::DaysAgo(30),
-        end: Default::DaysAgo(1),
+        start: DateDefault::DaysAgo(30),
+        end: DateDefault::DaysAgo(1),
         filter: &["campaignId"],
         order: &["date", "campaignId"],
         group: &["campaignId", "applicationId", "date", "currencyCode"],
@@ -1149,7 +1151,7 @@ pub static METHODS: &[Method] = &[
             ("iapInstalls", Combine::Sum),
             ("activeUsers", Combine::Sum),
         ],
-        ..BASE
+        ..DEFAULTS
     },
     // 2.5 Desktop applications
     Method {
@@ -1157,7 +1159,7 @@ pub static METHODS: &[Method] = &[
         title: "Desktop application install base",
         dataset: "store_desktop_install_base",
         levels: &[],
-        start: Default::DaysAgo(90),
+        start: DateDefault::DaysAgo(90),
         filter: &[
             "applicationVersion",
             "deviceType",
@@ -1184,15 +1186,15 @@ pub static METHODS: &[Method] = &[
         ],
         always: &["applicationId", "date", "productName"],
         measures: &[("installBase", Combine::Peak)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "desktop/blockhits",
         title: "Desktop application upgrade blocks",
         dataset: "store_desktop_blocks",
         levels: &[],
-        start: Default::DaysAgo(90),
-        filter: BLOCK_F,
+        start: DateDefault::DaysAgo(90),
+        filter: BLOCK_FILTERS,
         order: &[
             "applicationVersion",
             "architecture",
@@ -1220,14 +1222,14 @@ pub static METHODS: &[Method] = &[
         ],
         always: &["applicationId", "date", "productName"],
         measures: &[("deviceCount", Combine::Peak)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "desktop/blockdetails",
         title: "Upgrade block details for one executable",
         dataset: "store_desktop_blocks",
         levels: &[],
-        start: Default::DaysAgo(90),
+        start: DateDefault::DaysAgo(90),
         params: &[Param {
             name: "fileName",
             column: "fileName",
@@ -1269,7 +1271,7 @@ pub static METHODS: &[Method] = &[
         ],
         always: &["applicationId", "date", "productName", "fileName"],
         measures: &[("deviceCount", Combine::Peak)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "desktop/failurehits",
@@ -1278,8 +1280,8 @@ pub static METHODS: &[Method] = &[
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
         retention_days: Some(30),
-        filter: DESKTOP_FAIL_F,
-        order: DESKTOP_FAIL_F,
+        filter: DESKTOP_FAILURE_FILTERS,
+        order: DESKTOP_FAILURE_FILTERS,
         group: &[
             "failureName",
             "failureHash",
@@ -1291,7 +1293,7 @@ pub static METHODS: &[Method] = &[
         ],
         always: &["date", "applicationId", "applicationName"],
         measures: &[("eventCount", Combine::Sum)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "desktop/failuredetails",
@@ -1299,7 +1301,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         retention_days: Some(30),
         params: &[FAILURE_HASH],
         filter: &[
@@ -1331,7 +1333,7 @@ pub static METHODS: &[Method] = &[
         fields: CAB_HASH_FIELDS,
         rename: &[("cabIdHash", "cabKey")],
         date_format: DateFormat::DayTime,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "desktop/stacktrace",
@@ -1341,8 +1343,8 @@ pub static METHODS: &[Method] = &[
         stored: Stored::Rows,
         levels: &[],
         params: &[CAB_ID_HASH],
-        fields: FRAMES,
-        ..BASE
+        fields: STACK_FRAME_FIELDS,
+        ..DEFAULTS
     },
     Method {
         path: "desktop/cabdownload",
@@ -1351,11 +1353,11 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[CAB_ID_HASH],
         fields: &["cabKey"],
         shape: Shape::Redirect,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "desktop/insights",
@@ -1364,7 +1366,7 @@ pub static METHODS: &[Method] = &[
         scope: Scope::AppOptional,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         retention_days: Some(30),
         fixed: &[("dataType", "health")],
         filter: &["dataType"],
@@ -1378,7 +1380,7 @@ pub static METHODS: &[Method] = &[
         rename: &[("insightId", "id")],
         date_format: DateFormat::IsoPlain,
         shape: Shape::Insights,
-        ..BASE
+        ..DEFAULTS
     },
     // 2.6 Xbox One game errors
     Method {
@@ -1387,14 +1389,14 @@ pub static METHODS: &[Method] = &[
         title: "Xbox One game errors (last 30 days)",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
-        levels: &["day", "hour", "week", "month"],
+        levels: &[Level::Day, Level::Hour, Level::Week, Level::Month],
         retention_days: Some(30),
-        filter: FAIL_F,
-        order: FAIL_F,
-        group: FAIL_G,
+        filter: FAILURE_FILTERS,
+        order: FAILURE_FILTERS,
+        group: FAILURE_GROUPS,
         always: &["date", "applicationId", "applicationName"],
-        measures: FAIL_M,
-        ..BASE
+        measures: FAILURE_MEASURES,
+        ..DEFAULTS
     },
     Method {
         path: "xbox/failuredetails",
@@ -1402,15 +1404,15 @@ pub static METHODS: &[Method] = &[
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         retention_days: Some(30),
         params: &[FAILURE_HASH],
-        filter: DETAILS_F,
-        order: DETAILS_F,
-        fields: DETAILS_FIELDS,
+        filter: FAILURE_DETAIL_FILTERS,
+        order: FAILURE_DETAIL_FILTERS,
+        fields: FAILURE_DETAIL_FIELDS,
         rename: &[("cabId", "cabKey")],
         date_format: DateFormat::DayTime,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "xbox/stacktrace",
@@ -1420,8 +1422,8 @@ pub static METHODS: &[Method] = &[
         stored: Stored::Rows,
         levels: &[],
         params: &[CAB_ID],
-        fields: FRAMES,
-        ..BASE
+        fields: STACK_FRAME_FIELDS,
+        ..DEFAULTS
     },
     Method {
         path: "xbox/cabdownload",
@@ -1430,11 +1432,11 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[CAB_ID],
         fields: &["cabKey"],
         shape: Shape::Redirect,
-        ..BASE
+        ..DEFAULTS
     },
     // 2.7 Xbox Live analytics
     Method {
@@ -1444,11 +1446,11 @@ pub static METHODS: &[Method] = &[
         dataset: "store_xbox_documents",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         fixed: &[("metricType", "productvalues")],
         fields: &["document"],
         shape: Shape::Document,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1457,7 +1459,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_xbox_achievements",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         fields: &[
             "applicationId",
             "reportDateTime",
@@ -1470,7 +1472,7 @@ pub static METHODS: &[Method] = &[
         ],
         rename: &[("reportDateTime", "date")],
         date_format: DateFormat::IsoPlain,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1478,10 +1480,10 @@ pub static METHODS: &[Method] = &[
         metric_type: "concurrency",
         dataset: "store_xbox_concurrency",
         stored: Stored::Rows,
-        levels: &["day", "minute", "hour"],
+        levels: &[Level::Day, Level::Minute, Level::Hour],
         fields: &["date", "minute", "count"],
         shape: Shape::BareArray,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1490,12 +1492,12 @@ pub static METHODS: &[Method] = &[
         dataset: "store_xbox_documents",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         fixed: &[("metricType", "callingpattern")],
         filter: &["deviceType", "packageVersion", "sandboxId"],
         fields: &["document"],
         shape: Shape::Document,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1504,8 +1506,8 @@ pub static METHODS: &[Method] = &[
         dataset: "store_xbox_gamehub",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
-        end: Default::Today,
+        start: DateDefault::DaysAgo(30),
+        end: DateDefault::Today,
         fields: &[
             "date",
             "applicationId",
@@ -1514,7 +1516,7 @@ pub static METHODS: &[Method] = &[
             "gameHubShareCount",
             "gameHubFollowerCount",
         ],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1523,12 +1525,12 @@ pub static METHODS: &[Method] = &[
         dataset: "store_xbox_documents",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         fixed: &[("metricType", "communitymanagerclub")],
         order: &["date"],
         fields: &["document"],
         shape: Shape::Document,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1536,11 +1538,11 @@ pub static METHODS: &[Method] = &[
         metric_type: "multiplayerdaily",
         dataset: "store_usage",
         stored: Stored::PerGrain,
-        levels: &["day"],
-        start: Default::MonthsAgo(3),
-        filter: MULTI_F,
-        order: MULTI_G,
-        group: MULTI_G,
+        levels: &[Level::Day],
+        start: DateDefault::MonthsAgo(3),
+        filter: MULTI_APP_FILTERS,
+        order: MULTI_APP_GROUPS,
+        group: MULTI_APP_GROUPS,
         always: &["date", "applicationId"],
         measures: &[
             ("dailySessionCount", Combine::Sum),
@@ -1553,7 +1555,7 @@ pub static METHODS: &[Method] = &[
             ("monthlyNewUsers", Combine::Peak),
         ],
         ungrouped_all: true,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "gameanalytics",
@@ -1561,11 +1563,11 @@ pub static METHODS: &[Method] = &[
         metric_type: "multiplayermonthly",
         dataset: "store_usage",
         stored: Stored::PerGrain,
-        levels: &["month"],
-        start: Default::MonthsAgo(12),
-        filter: MULTI_F,
-        order: MULTI_G,
-        group: MULTI_G,
+        levels: &[Level::Month],
+        start: DateDefault::MonthsAgo(12),
+        filter: MULTI_APP_FILTERS,
+        order: MULTI_APP_GROUPS,
+        group: MULTI_APP_GROUPS,
         always: &["date", "applicationId"],
         measures: &[
             ("monthlySessionCount", Combine::Sum),
@@ -1577,7 +1579,7 @@ pub static METHODS: &[Method] = &[
             ("averageDailyActiveDevices", Combine::Peak),
         ],
         ungrouped_all: true,
-        ..BASE
+        ..DEFAULTS
     },
     // 2.8 Hardware / drivers
     Method {
@@ -1586,12 +1588,12 @@ pub static METHODS: &[Method] = &[
         title: "Windows 10 driver errors",
         dataset: "store_failure_hits",
         stored: Stored::PerGrain,
-        filter: DRIVER_F,
-        order: DRIVER_F,
-        group: DRIVER_G,
+        filter: DRIVER_FILTERS,
+        order: DRIVER_FILTERS,
+        group: DRIVER_GROUPS,
         always: &["date", "applicationId"],
-        measures: FAIL_M,
-        ..BASE
+        measures: FAILURE_MEASURES,
+        ..DEFAULTS
     },
     Method {
         path: "driver/failuredetails",
@@ -1599,7 +1601,7 @@ pub static METHODS: &[Method] = &[
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[FAILURE_HASH],
         filter: &[
             "market",
@@ -1635,7 +1637,7 @@ pub static METHODS: &[Method] = &[
         ],
         rename: &[("cabIdHash", "cabKey")],
         date_format: DateFormat::DayTime,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "driver/cabdownload",
@@ -1643,11 +1645,11 @@ pub static METHODS: &[Method] = &[
         dataset: "store_failure_reports",
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[CAB_ID_HASH],
         fields: &["cabKey"],
         shape: Shape::Redirect,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "ihvdriver/failurehits",
@@ -1656,12 +1658,12 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::PerGrain,
         fixed: &[("productName", "ihvdriver")],
-        filter: DRIVER_F,
-        order: DRIVER_F,
-        group: DRIVER_G,
+        filter: DRIVER_FILTERS,
+        order: DRIVER_FILTERS,
+        group: DRIVER_GROUPS,
         always: &["date", "sellerId"],
         measures: &[("eventCount", Combine::Sum)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "ihvdriver/failuredetails",
@@ -1670,7 +1672,7 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         fixed: &[("fileName", "ihvdriver")],
         params: &[FAILURE_HASH],
         filter: &["market", "date", "cabIdHash", "cabType", "deviceType"],
@@ -1691,7 +1693,7 @@ pub static METHODS: &[Method] = &[
         ],
         rename: &[("cabIdHash", "cabKey")],
         date_format: DateFormat::DayTime,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "ihvdriver/cabdownload",
@@ -1700,11 +1702,11 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[CAB_ID_HASH],
         fields: &["cabKey"],
         shape: Shape::Redirect,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "hardware/failurehits",
@@ -1713,12 +1715,12 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::PerGrain,
         fixed: &[("productName", "hardware")],
-        filter: HW_O,
-        order: HW_O,
-        group: HW_G,
+        filter: HARDWARE_ORDERS,
+        order: HARDWARE_ORDERS,
+        group: HARDWARE_GROUPS,
         always: &["date", "sellerId"],
         measures: &[("eventCount", Combine::Sum)],
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "hardware/failuredetails",
@@ -1727,7 +1729,7 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         fixed: &[("fileName", "hardware")],
         params: &[FAILURE_HASH],
         filter: &[
@@ -1763,7 +1765,7 @@ pub static METHODS: &[Method] = &[
         ],
         rename: &[("cabIdHash", "cabKey")],
         date_format: DateFormat::DayTime,
-        ..BASE
+        ..DEFAULTS
     },
     Method {
         path: "hardware/cabdownload",
@@ -1772,11 +1774,11 @@ pub static METHODS: &[Method] = &[
         scope: Scope::Account,
         stored: Stored::Rows,
         levels: &[],
-        start: Default::DaysAgo(30),
+        start: DateDefault::DaysAgo(30),
         params: &[CAB_ID_HASH],
         fields: &["cabKey"],
         shape: Shape::Redirect,
-        ..BASE
+        ..DEFAULTS
     },
 ];
 

@@ -2,7 +2,7 @@
 //! identifiers that the parser compares case-insensitively, so a column may
 //! share a keyword's spelling without confusing the lexer.
 
-use crate::diagnostic::{Diagnostic, ErrorCode, Span};
+use crate::diagnostic::{Diagnostic, DiagnosticCode, Span};
 use crate::limits::MAX_QUERY_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl TokenKind {
 pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
     if src.len() > MAX_QUERY_BYTES {
         return Err(Diagnostic::new(
-            ErrorCode::QueryTooLong,
+            DiagnosticCode::QueryTooLong,
             Span::new(0, 0),
             format!(
                 "Query is too long: {} bytes; the limit is {MAX_QUERY_BYTES} bytes (64 KiB)",
@@ -118,7 +118,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                     match chars.get(j) {
                         None => {
                             return Err(Diagnostic::new(
-                                ErrorCode::Syntax,
+                                DiagnosticCode::Syntax,
                                 Span::new(at(start), at(start + 1)),
                                 format!(
                                     "Syntax error at position {}: unterminated string; \
@@ -195,7 +195,7 @@ fn unexpected_char(c: char, at: usize) -> Diagnostic {
         format!("'{c}'")
     };
     Diagnostic::new(
-        ErrorCode::Syntax,
+        DiagnosticCode::Syntax,
         Span::new(at as u32, at as u32 + 1),
         format!(
             "Syntax error at position {}: unexpected character {shown}; \

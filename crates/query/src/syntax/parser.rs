@@ -3,7 +3,7 @@
 //! list it builds is bounded by [`crate::limits`]. The first syntax error
 //! stops parsing: the message names what was expected and what was found.
 
-use crate::diagnostic::{Diagnostic, ErrorCode, Span};
+use crate::diagnostic::{Diagnostic, DiagnosticCode, Span};
 use crate::limits::{MAX_CONDITIONS, MAX_IN_VALUES, MAX_ORDER_KEYS, MAX_SELECT_ITEMS};
 use crate::suggest;
 use crate::syntax::ast::{
@@ -121,13 +121,13 @@ impl Parser {
         }
         // The near miss is already the whole "expected" part, so no separate
         // "Did you mean" is added: the spec's form is `expected FROM, found 'FORM'`.
-        Diagnostic::new(ErrorCode::Syntax, span, text)
+        Diagnostic::new(DiagnosticCode::Syntax, span, text)
     }
 
     fn too_many(&self, what: &str, limit: usize) -> Diagnostic {
         let span = self.current_span();
         Diagnostic::new(
-            ErrorCode::TooManyItems,
+            DiagnosticCode::TooManyItems,
             span,
             format!(
                 "Too many {what} at position {}: at most {limit} are allowed",
@@ -162,7 +162,7 @@ impl Parser {
         }) = self.peek()
         {
             return Err(Diagnostic::new(
-                ErrorCode::SelectStar,
+                DiagnosticCode::SelectStar,
                 *span,
                 format!(
                     "SELECT * is not allowed (position {}): list the columns and metrics to \

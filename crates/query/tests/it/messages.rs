@@ -1,10 +1,10 @@
 //! The spec's error list, message for message, with positions; and the
 //! limits that keep hostile input cheap.
 
-use query::ErrorCode;
+use query::DiagnosticCode;
 use query::limits::{MAX_CONDITIONS, MAX_IN_VALUES, MAX_QUERY_BYTES, MAX_SELECT_ITEMS};
 
-fn error(src: &str) -> (ErrorCode, u32, String) {
+fn error(src: &str) -> (DiagnosticCode, u32, String) {
     match query::check(src, query::builtin()) {
         Ok(plan) => panic!("expected an error for {src}, got\n{plan}"),
         Err(e) => {
@@ -19,7 +19,7 @@ fn spec_error_examples() {
     assert_eq!(
         error("SELECT CustomerTenantId FROM OficeUsage"),
         (
-            ErrorCode::UnknownDataset,
+            DiagnosticCode::UnknownDataset,
             30,
             "Unknown dataset 'OficeUsage'. Did you mean 'OfficeUsage'?".into()
         )
@@ -27,7 +27,7 @@ fn spec_error_examples() {
     assert_eq!(
         error("SELECT Custmer FROM OfficeUsage"),
         (
-            ErrorCode::UnknownColumn,
+            DiagnosticCode::UnknownColumn,
             8,
             "Unknown column 'Custmer' in dataset 'OfficeUsage' at position 8. Did you mean 'CustomerName'?".into()
         )
@@ -35,7 +35,7 @@ fn spec_error_examples() {
     assert_eq!(
         error("SELECT CustomerTenantId,Month FORM OfficeUsage"),
         (
-            ErrorCode::Syntax,
+            DiagnosticCode::Syntax,
             31,
             "Syntax error at position 31: expected FROM, found 'FORM'".into()
         )
@@ -43,7 +43,7 @@ fn spec_error_examples() {
     assert_eq!(
         error("SELECT CustomerTenantId FROM OfficeUsage TIMESPAN LAST_7_DAYS"),
         (
-            ErrorCode::TimespanNotAvailable,
+            DiagnosticCode::TimespanNotAvailable,
             51,
             "TIMESPAN LAST_7_DAYS is not available for dataset 'OfficeUsage'; available: LAST_MONTH, LAST_3_MONTHS, LAST_6_MONTHS, LAST_1_YEAR".into()
         )
@@ -51,14 +51,14 @@ fn spec_error_examples() {
     assert_eq!(
         error("SELECT CustomerTenantId FROM OfficeUsage ORDER BY Month"),
         (
-            ErrorCode::OrderByNotSelected,
+            DiagnosticCode::OrderByNotSelected,
             51,
             "ORDER BY 'Month' must name a selected column or metric".into()
         )
     );
     let (code, position, message) =
         error("SELECT CustomerName FROM OfficeUsage WHERE PaidAvailableUnits = 'abc'");
-    assert_eq!((code, position), (ErrorCode::InvalidValue, 65));
+    assert_eq!((code, position), (DiagnosticCode::InvalidValue, 65));
     assert!(
         message.starts_with("Value 'abc' is not a valid int for column 'PaidAvailableUnits'"),
         "{message}"
@@ -68,7 +68,7 @@ fn spec_error_examples() {
 #[test]
 fn select_star_has_a_hint() {
     let (code, position, message) = error("SELECT * FROM OfficeUsage");
-    assert_eq!((code, position), (ErrorCode::SelectStar, 8));
+    assert_eq!((code, position), (DiagnosticCode::SelectStar, 8));
     assert!(message.contains("list the columns"), "{message}");
 }
 
@@ -76,15 +76,15 @@ fn select_star_has_a_hint() {
 fn limits() {
     assert_eq!(
         error("SELECT Month FROM OfficeUsage LIMIT 0").0,
-        ErrorCode::InvalidLimit
+        DiagnosticCode::InvalidLimit
     );
     assert_eq!(
         error("SELECT Month FROM OfficeUsage LIMIT -3").0,
-        ErrorCode::InvalidLimit
+        DiagnosticCode::InvalidLimit
     );
     assert_eq!(
         error("SELECT Month FROM OfficeUsage LIMIT 2.5").0,
-        ErrorCode::InvalidLimit
+        DiagnosticCode::InvalidLimit
     );
     let plan = query::check(
         "SELECT Month FROM OfficeUsage LIMIT 1000000000",
@@ -135,7 +135,7 @@ fn defaults_are_applied() {
 fn too_long_query_is_refused_before_lexing() {
     let src = format!("SELECT {} FROM OfficeUsage", "a".repeat(MAX_QUERY_BYTES));
     let (code, position, message) = error(&src);
-    assert_eq!((code, position), (ErrorCode::QueryTooLong, 1));
+    assert_eq!((code, position), (DiagnosticCode::QueryTooLong, 1));
     assert!(message.contains("the limit is 65536 bytes"), "{message}");
 }
 
@@ -144,18 +144,18 @@ fn lists_are_bounded() {
     let items = vec!["Month"; MAX_SELECT_ITEMS + 1].join(", ");
     assert_eq!(
         error(&format!("SELECT {items} FROM OfficeUsage")).0,
-        ErrorCode::TooManyItems
+        DiagnosticCode::TooManyItems
     );
     let values = vec!["1"; MAX_IN_VALUES + 1].join(",");
     let (code, _, message) = error(&format!(
         "SELECT Month FROM OfficeUsage WHERE PaidAvailableUnits IN ({values})"
     ));
-    assert_eq!(code, ErrorCode::TooManyItems);
+    assert_eq!(code, DiagnosticCode::TooManyItems);
     assert!(message.contains("at most 1000"), "{message}");
     let conditions = vec!["PaidAvailableUnits > 1"; MAX_CONDITIONS + 1].join(" AND ");
     assert_eq!(
         error(&format!("SELECT Month FROM OfficeUsage WHERE {conditions}")).0,
-        ErrorCode::TooManyItems
+        DiagnosticCode::TooManyItems
     );
     // Exactly at the limits is fine.
     let values = vec!["1"; MAX_IN_VALUES].join(",");
@@ -199,14 +199,14 @@ fn hostile_inputs_near_the_size_limit_are_answered() {
 fn all_problems_are_reported_in_order() {
     let src = "SELECT Custmer, Markt FROM OfficeUsage WHERE PaidAvailableUnits = 'x' TIMESPAN LAST_7_DAYS";
     let err = query::check(src, query::builtin()).unwrap_err();
-    let codes: Vec<ErrorCode> = err.diagnostics().iter().map(|d| d.code).collect();
+    let codes: Vec<DiagnosticCode> = err.diagnostics().iter().map(|d| d.code).collect();
     assert_eq!(
         codes,
         [
-            ErrorCode::UnknownColumn,
-            ErrorCode::UnknownColumn,
-            ErrorCode::InvalidValue,
-            ErrorCode::TimespanNotAvailable
+            DiagnosticCode::UnknownColumn,
+            DiagnosticCode::UnknownColumn,
+            DiagnosticCode::InvalidValue,
+            DiagnosticCode::TimespanNotAvailable
         ]
     );
 }

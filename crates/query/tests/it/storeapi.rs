@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use query::storeapi::{Params, methods, resolve};
+use query::storeapi::{StoreParams, methods, resolve};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
@@ -12,7 +12,7 @@ fn today() -> NaiveDate {
 /// `method?query` resolved: the plan, or every error message.
 fn run(request: &str) -> String {
     let (path, query) = request.split_once('?').unwrap_or((request, ""));
-    let params = Params::new(form_urlencoded::parse(query.as_bytes()).into_owned());
+    let params = StoreParams::new(form_urlencoded::parse(query.as_bytes()).into_owned());
     let Some(method) = methods::find(path, params.get("metricType")) else {
         return format!("no method {path}");
     };
@@ -135,7 +135,7 @@ proptest! {
     #[test]
     fn any_filter_text_resolves_or_fails_cleanly(text in ".{0,200}") {
         let m = methods::find("reviews", None).unwrap();
-        let params = Params::new(vec![
+        let params = StoreParams::new(vec![
             ("applicationId".to_string(), "X".to_string()),
             ("filter".to_string(), text),
         ]);

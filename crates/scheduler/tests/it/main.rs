@@ -122,6 +122,7 @@ impl Setup {
             format: store::ReportFormat::Csv,
             query_start: None,
             query_end: None,
+            restricted_access: false,
         };
         let first = NewExecution {
             id: uuid::Uuid::new_v4().to_string(),

@@ -3,7 +3,7 @@
 //! ids and secrets, Argon2id hashing (on the blocking pool). Generated
 //! secrets and passwords are returned once and never stored in clear.
 
-use auth::Secret;
+use auth::{Api, Role, Secret};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -11,16 +11,6 @@ use rand::RngCore;
 use store::{App, AppSecret, NewApp, Store, Tenant, User};
 
 use crate::service::ServiceError;
-
-/// Roles of the spec: two for the Insights API, two for Store analytics.
-pub const ROLES: [&str; 4] = [
-    "ExecutiveReportViewer",
-    "ReportViewer",
-    "Manager",
-    "Developer",
-];
-/// APIs an app may get tokens for.
-pub const APIS: [&str; 2] = ["insights", "store"];
 
 /// A random secret: 32 bytes, base64url (43 characters).
 pub fn new_secret() -> Secret {
@@ -36,26 +26,34 @@ pub async fn hash(secret: Secret) -> Result<String, ServiceError> {
         .map_err(ServiceError::internal)
 }
 
-/// Names in their canonical spelling (any case, comma or space separated
-/// accepted); unknown ones are refused naming the allowed ones.
-fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>, ServiceError> {
+/// Names of a closed set in their canonical spelling (any case, comma or
+/// space separated accepted, each once); unknown ones are refused naming
+/// the allowed ones.
+fn canonical<T: Copy + PartialEq>(
+    items: &[String],
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> Result<Vec<String>, ServiceError> {
     let mut out: Vec<String> = Vec::new();
     for item in items
         .iter()
         .flat_map(|r| r.split([',', ' ']))
         .filter(|r| !r.is_empty())
     {
-        let name = known
+        let known = all
             .iter()
+            .map(|k| name(*k))
             .find(|k| k.eq_ignore_ascii_case(item))
             .ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|k| name(*k)).collect();
                 ServiceError::invalid(format!(
                     "Unknown {what} '{item}'; {what}s are {}",
-                    known.join(", ")
+                    names.join(", ")
                 ))
             })?;
-        if !out.iter().any(|o| o == name) {
-            out.push(name.to_string());
+        if !out.iter().any(|o| o == known) {
+            out.push(known.to_string());
         }
     }
     Ok(out)
@@ -63,17 +61,40 @@ fn canonical(items: &[String], known: &[&str], what: &str) -> Result<Vec<String>
 
 /// Roles in their canonical spelling; unknown ones are refused.
 pub fn canonical_roles(roles: &[String]) -> Result<Vec<String>, ServiceError> {
-    canonical(roles, &ROLES, "role")
+    canonical(roles, &Role::ALL, Role::name, "role")
 }
 
 /// APIs in their canonical spelling; none given means both.
 fn canonical_apis(apis: &[String]) -> Result<Vec<String>, ServiceError> {
-    let out = canonical(apis, &APIS, "API")?;
+    let out = canonical(apis, &Api::ALL, Api::name, "API")?;
     Ok(if out.is_empty() {
-        APIS.iter().map(|a| a.to_string()).collect()
+        Api::ALL.iter().map(|a| a.name().to_string()).collect()
     } else {
         out
     })
+}
+
+/// Deletes a tenant (by id or domain) with everything it has: its
+/// metadata (apps, users, queries, reports, executions, deliveries — the
+/// store cascades) first, so nothing new is scheduled, then its files in
+/// the data store (datasets, rollups, report files, CAB files). Returns the
+/// tenant and how many files went. In-memory caches are the caller's.
+pub async fn delete_tenant(
+    store: &Store,
+    data: &engine::DataStore,
+    id: &str,
+) -> Result<(Tenant, usize), ServiceError> {
+    let tenant = store
+        .resolve_tenant(id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(format!("Tenant '{id}' not found")))?;
+    store.delete_tenant(&tenant.id).await?;
+    let files = match engine::TenantId::parse(&tenant.id) {
+        Ok(tenant_id) => data.delete_tenant(&tenant_id).await?,
+        // An id that cannot own data has no files.
+        Err(_) => 0,
+    };
+    Ok((tenant, files))
 }
 
 pub async fn create_tenant(

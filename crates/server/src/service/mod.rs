@@ -7,11 +7,13 @@
 //! - `identity`: tenants, apps, users and secrets (shared by the admin API,
 //!   the demo tenant and the CLI);
 //! - `tokens`: verifying tokens into principals (with the caches that make it
-//!   cheap), issuing them, key rotation;
+//!   cheap), issuing access and ID tokens;
+//! - `keys`: the stored signing key set, created once and rotated;
 //! - `queries` and `reports`: the Insights API's rules for saved queries and
 //!   reports (names, schedules, delivery settings, pause and resume).
 
 pub mod identity;
+pub mod keys;
 pub mod queries;
 pub mod reports;
 pub mod tokens;

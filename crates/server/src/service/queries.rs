@@ -44,6 +44,31 @@ pub fn check_query(text: &str) -> Result<query::Plan> {
     query::check(text, query::builtin()).map_err(|e| ServiceError::invalid(e.to_string()))
 }
 
+/// Refuses, for a caller who sees restricted values redacted, a plan that
+/// filters or sorts on them: which rows come back, or in what order, would
+/// disclose the values. Selecting them is fine (they come back null).
+pub fn check_restricted(plan: &query::Plan, redacted: bool) -> Result<()> {
+    if !redacted {
+        return Ok(());
+    }
+    let Some(dataset) = query::builtin().dataset(&plan.dataset) else {
+        return Ok(());
+    };
+    let used = plan.restricted_conditions(dataset);
+    if used.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::forbidden(format!(
+        "The query filters or sorts on restricted {} {}; this token sees restricted values redacted (ReportViewer), so it may select them but not filter, sort or set conditions on them. Remove {} from WHERE and ORDER BY, or use an ExecutiveReportViewer token",
+        if used.len() == 1 { "column" } else { "columns" },
+        used.iter()
+            .map(|c| format!("'{c}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if used.len() == 1 { "it" } else { "them" },
+    )))
+}
+
 /// A system query by id, in any case.
 pub fn system_query(id: &str) -> Option<&'static SystemQuery> {
     query::builtin()

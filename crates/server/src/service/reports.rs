@@ -12,7 +12,9 @@ use query::catalog::Dataset;
 use store::{CallbackMethod, NewExecution, Report, ReportFormat, ReportStatus, Store};
 
 use crate::body::format_time;
-use crate::service::queries::{check_name_and_description, required, system_query};
+use crate::service::queries::{
+    check_name_and_description, check_query, check_restricted, required, system_query,
+};
 use crate::service::{Result, ServiceError};
 
 /// A report body as sent: typed, not yet validated. `None` = absent.
@@ -190,6 +192,15 @@ async fn report_query(store: &Store, tenant: &str, id: &str) -> Result<(String, 
     Err(ServiceError::invalid("Invalid QueryId"))
 }
 
+/// Whether the report's files may hold restricted values unredacted: it
+/// runs with ExecutiveReportViewer rights and selects a restricted column.
+/// Their secure links are not shown to callers who see restricted values
+/// redacted.
+pub fn files_hold_restricted(report: &Report) -> bool {
+    report.restricted_access
+        && check_query(&report.query_text).map_or(true, |p| p.outputs.iter().any(|o| o.restricted))
+}
+
 /// The report operations of one tenant at one instant.
 pub struct Reports<'a> {
     pub store: &'a Store,
@@ -197,6 +208,9 @@ pub struct Reports<'a> {
     pub tenant: &'a str,
     /// Service time now.
     pub now: DateTime<Utc>,
+    /// The caller sees restricted values (ExecutiveReportViewer): the
+    /// reports it creates run with that right, re-checked at every run.
+    pub sees_restricted: bool,
 }
 
 impl Reports<'_> {
@@ -216,6 +230,7 @@ impl Reports<'_> {
         let query_id = required("QueryId", req.query_id.clone())?;
         let (query_id, query_text, dataset) =
             report_query(self.store, self.tenant, &query_id).await?;
+        check_restricted(&check_query(&query_text)?, !self.sees_restricted)?;
         let dataset = query::builtin().dataset(&dataset);
         let execute_now = req.execute_now.unwrap_or(false);
         let (schedule, query_start, query_end) = if execute_now {
@@ -257,6 +272,7 @@ impl Reports<'_> {
             format: schedule.delivery.format,
             query_start,
             query_end,
+            restricted_access: self.sees_restricted,
         };
         let first = NewExecution {
             id: uuid::Uuid::new_v4().to_string(),
@@ -272,6 +288,13 @@ impl Reports<'_> {
     /// delivery; executions not started yet are re-planned.
     pub async fn update(&self, id: &str, req: ReportRequest) -> Result<Report> {
         let mut report = self.get(id).await?;
+        if report.restricted_access && !self.sees_restricted {
+            // Its files hold restricted values: a ReportViewer must not
+            // reschedule them or send them elsewhere.
+            return Err(ServiceError::forbidden(
+                "This report runs with ExecutiveReportViewer rights (its files hold restricted values); only an ExecutiveReportViewer may update it",
+            ));
+        }
         if report.execute_now {
             return Err(ServiceError::invalid(
                 "This report was created with ExecuteNow=true and runs once; create a scheduled report instead of updating it",
@@ -534,6 +557,7 @@ mod tests {
             rules: &rules,
             tenant: "t1",
             now,
+            sees_restricted: true,
         };
         let mut req = scheduled();
         req.query_id = Some("not-a-query".into());

@@ -15,77 +15,12 @@ use store::{App, Store, User};
 
 use crate::config::{ExternalIssuerConfig, TokensConfig};
 use crate::service::ServiceError;
+use crate::service::keys::{KEYS_SETTING, KeyError, load_or_create_keys};
 
-/// The settings row holding the serialised [`KeySet`].
-pub const KEYS_SETTING: &str = "signing_keys";
 /// How often the cached key set is compared with the stored one.
 const KEYS_RECHECK: StdDuration = StdDuration::from_secs(5);
 
-/// Which API a token is presented to (decides the audience).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    Insights,
-    StoreAnalytics,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error("the stored signing keys are unreadable: {0}")]
-    Corrupt(String),
-}
-
-/// Loads the key set, generating and storing one on first start (a
-/// concurrent first start of another replica wins or loses cleanly).
-pub async fn load_or_create_keys(
-    store: &Store,
-    now: DateTime<Utc>,
-) -> Result<(String, KeySet), KeyError> {
-    let raw = match store.setting(KEYS_SETTING).await? {
-        Some(raw) => raw,
-        None => {
-            let fresh = tokio::task::spawn_blocking(move || KeySet::generate(now))
-                .await
-                .map_err(|e| KeyError::Corrupt(e.to_string()))??;
-            let text =
-                serde_json::to_string(&fresh).map_err(|e| KeyError::Corrupt(e.to_string()))?;
-            store.init_setting(KEYS_SETTING, &text, now).await?
-        }
-    };
-    let keys = serde_json::from_str(&raw).map_err(|e| KeyError::Corrupt(e.to_string()))?;
-    Ok((raw, keys))
-}
-
-/// Adds a new signing key; the old ones verify until their tokens expire.
-/// Returns the new key's kid.
-pub async fn rotate_keys(
-    store: &Store,
-    now: DateTime<Utc>,
-    token_lifetime: Duration,
-) -> Result<String, KeyError> {
-    loop {
-        let (raw, mut keys) = load_or_create_keys(store, now).await?;
-        keys.prune(now);
-        let mut rotated = tokio::task::spawn_blocking(move || {
-            keys.rotate(now, token_lifetime)?;
-            Ok::<_, AuthError>(keys)
-        })
-        .await
-        .map_err(|e| KeyError::Corrupt(e.to_string()))??;
-        rotated.prune(now);
-        let kid = rotated.current()?.kid.clone();
-        let text = serde_json::to_string(&rotated).map_err(|e| KeyError::Corrupt(e.to_string()))?;
-        if store
-            .replace_setting(KEYS_SETTING, &raw, &text, now)
-            .await?
-        {
-            return Ok(kid);
-        }
-    }
-}
+pub use auth::Api;
 
 struct Cached {
     raw: String,
@@ -283,8 +218,17 @@ impl Tokens {
             .clear();
     }
 
-    async fn app_exists(&self, tenant: &str, app: &str) -> Result<bool, ServiceError> {
-        let key = format!("{tenant}/{app}");
+    /// Whether a built-in token's identity still exists: its app, and for
+    /// a user token its user. Re-read from the store at most a second after
+    /// it was last seen, so a deletion takes effect within seconds.
+    async fn identity_exists(&self, principal: &Principal) -> Result<bool, ServiceError> {
+        let user = principal.user.as_ref().map(|_| principal.subject.as_str());
+        let key = format!(
+            "{}/{}/{}",
+            principal.tenant,
+            principal.app_id,
+            user.unwrap_or("")
+        );
         let fresh = self
             .apps_seen
             .lock()
@@ -294,7 +238,13 @@ impl Tokens {
         if fresh {
             return Ok(true);
         }
-        let exists = self.store.app_exists(tenant, app).await?;
+        let mut exists = self
+            .store
+            .app_exists(&principal.tenant, &principal.app_id)
+            .await?;
+        if exists && let Some(user) = user {
+            exists = self.store.user_exists(&principal.tenant, user).await?;
+        }
         let mut seen = self.apps_seen.lock().unwrap_or_else(|p| p.into_inner());
         if exists {
             if seen.len() >= VERIFIED_MAX {
@@ -337,13 +287,9 @@ impl Tokens {
                 (principal, builtin)
             }
         };
-        if builtin
-            && !self
-                .app_exists(&principal.tenant, &principal.app_id)
-                .await?
-        {
+        if builtin && !self.identity_exists(&principal).await? {
             return Err(ServiceError::unauthorized(
-                "The access token is not valid: its app no longer exists",
+                "The access token is not valid: its app or user no longer exists",
             ));
         }
         Ok(principal)
@@ -455,14 +401,21 @@ impl Tokens {
     ) -> Result<String, ServiceError> {
         let cached = self.refresh_keys_when(false, true).await?;
         let now = self.clock.now();
-        let claims = serde_json::json!({
-            "aud": app.client_id, "iss": self.issuer(tenant_id, version), "tid": tenant_id,
-            "sub": user.id, "oid": user.id, "upn": user.username, "unique_name": user.username,
-            "preferred_username": user.username, "name": user.username,
-            "iat": now.timestamp(), "nbf": now.timestamp(),
-            "exp": (now + Duration::seconds(self.config.lifetime_secs)).timestamp(),
-            "ver": version,
-        });
+        let claims = proto::IdTokenClaims {
+            aud: app.client_id.clone(),
+            iss: self.issuer(tenant_id, version),
+            tid: tenant_id.to_string(),
+            sub: user.id.clone(),
+            oid: user.id.clone(),
+            upn: user.username.clone(),
+            unique_name: user.username.clone(),
+            preferred_username: user.username.clone(),
+            name: user.username.clone(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: (now + Duration::seconds(self.config.lifetime_secs)).timestamp(),
+            ver: version.to_string(),
+        };
         let keys = cached.keys.clone();
         tokio::task::spawn_blocking(move || auth::issue(&keys, &claims))
             .await
@@ -479,13 +432,13 @@ impl Tokens {
     }
 
     /// The audience a resource (v1) or scope (v2) asks for, if it is one
-    /// of ours: `(audience, api name)`.
-    pub fn audience_of(&self, resource: &str) -> Option<(String, &'static str)> {
+    /// of ours: `(audience, api)`.
+    pub fn audience_of(&self, resource: &str) -> Option<(String, Api)> {
         let r = resource.trim().trim_end_matches('/');
         if r.eq_ignore_ascii_case(self.config.insights_audience.trim_end_matches('/')) {
-            Some((self.config.insights_audience.clone(), "insights"))
+            Some((self.config.insights_audience.clone(), Api::Insights))
         } else if r.eq_ignore_ascii_case(self.config.store_audience.trim_end_matches('/')) {
-            Some((self.config.store_audience.clone(), "store"))
+            Some((self.config.store_audience.clone(), Api::StoreAnalytics))
         } else {
             None
         }

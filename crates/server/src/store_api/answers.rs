@@ -39,6 +39,24 @@ impl ResultCache {
         }
     }
 
+    /// Drops every answer of a tenant (it was deleted).
+    pub fn forget_tenant(&self, tenant: &str) {
+        let prefix = format!("{tenant}\n");
+        if let Ok(mut map) = self.inner.lock() {
+            let gone: Vec<String> = map
+                .entries
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect();
+            for k in gone {
+                if let Some(e) = map.entries.remove(&k) {
+                    map.bytes -= e.bytes;
+                }
+            }
+        }
+    }
+
     pub(super) async fn get_or_run<F, Fut>(
         &self,
         key: String,

@@ -54,17 +54,27 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct CabLink {
-    expiry: i64,
-    signature: String,
+/// The `expiry` and `signature` of a CAB link's query string; `None` when
+/// either is missing or malformed (answered like a wrong signature, in the
+/// §1.7 JSON shape rather than the extractor's plain-text 400).
+fn cab_link(raw: Option<&str>) -> Option<(i64, String)> {
+    let mut expiry = None;
+    let mut signature = None;
+    for (k, v) in form_urlencoded::parse(raw?.as_bytes()) {
+        match k.as_ref() {
+            "expiry" if expiry.is_none() => expiry = v.parse::<i64>().ok(),
+            "signature" if signature.is_none() => signature = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    Some((expiry?, signature?))
 }
 
 /// Serves a CAB file to whoever holds a valid signed link.
 pub(super) async fn cab_file(
     State(state): State<Shared>,
     Path((tenant, file)): Path<(String, String)>,
-    axum::extract::Query(link): axum::extract::Query<CabLink>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, StoreApiError> {
     let forbidden = || {
         StoreApiError::from(ApiError::forbidden(
@@ -72,15 +82,18 @@ pub(super) async fn cab_file(
         ))
     };
     let key = file.strip_suffix(".cab").unwrap_or(&file);
-    let Ok(sig) = hex::decode(&link.signature) else {
+    let Some((expiry, signature)) = cab_link(raw.as_deref()) else {
         return Err(forbidden());
     };
-    let mac = cab_mac(&state, &tenant, key, link.expiry);
-    if mac.verify_slice(&sig).is_err() || link.expiry < state.clock.now().timestamp() {
+    let Ok(sig) = hex::decode(&signature) else {
+        return Err(forbidden());
+    };
+    let mac = cab_mac(&state, &tenant, key, expiry);
+    if mac.verify_slice(&sig).is_err() || expiry < state.clock.now().timestamp() {
         return Err(forbidden());
     }
     let tenant = engine::TenantId::parse(&tenant).map_err(|_| forbidden())?;
-    let path = object_store::path::Path::from(engine::store_demo::cab_path(&tenant, key));
+    let path = object_store::path::Path::from(engine::storage::layout::cab_file(&tenant, key));
     use object_store::ObjectStoreExt;
     let bytes = match state.engine.store().object_store().get(&path).await {
         Ok(r) => r
@@ -97,7 +110,9 @@ pub(super) async fn cab_file(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.ms-cab-compressed"),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{key}.cab\"")) {
+    if let Ok(v) = HeaderValue::from_str(&crate::downloads::content_disposition(&format!(
+        "{key}.cab"
+    ))) {
         res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)

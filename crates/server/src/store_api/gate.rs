@@ -10,13 +10,13 @@ use super::error::StoreApiError;
 use super::{PREFIX, method_names};
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode};
-use crate::service::tokens::Api;
+use auth::{Api, Role};
 
 /// The Store analytics API's gate: Store-audience tokens, Manager or
 /// Developer, the §1.7 error shape.
 const STORE: crate::http::Gate = crate::http::Gate {
     api: Api::StoreAnalytics,
-    roles: &["Manager", "Developer"],
+    roles: &[Role::Manager, Role::Developer],
     unredacted: &[],
     no_token: "No access token: send 'Authorization: Bearer <token>' with a token for https://manage.devcenter.microsoft.com",
     no_role: "The token has neither the Manager nor the Developer role, which the Store analytics API requires",

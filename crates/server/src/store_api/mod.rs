@@ -17,7 +17,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use engine::store_answer;
 use query::storeapi::methods::{self, Scope, Shape};
-use query::storeapi::{self, Params, StoreQuery};
+use query::storeapi::{self, StoreParams, StoreQuery};
 
 use crate::Shared;
 use crate::error::{ApiError, ErrorCode, json_response};
@@ -76,7 +76,7 @@ async fn handle(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, StoreApiError> {
     let raw = raw.unwrap_or_default();
-    let params = Params::new(form_urlencoded::parse(raw.as_bytes()).into_owned());
+    let params = StoreParams::new(form_urlencoded::parse(raw.as_bytes()).into_owned());
     let path = path.trim_matches('/').to_ascii_lowercase();
     let metric_type = params.get("metricType");
     let Some(method) = methods::find(&path, metric_type) else {
@@ -172,7 +172,7 @@ async fn handle(
         }
     };
     let batches = match method.bucket_cap {
-        Some(cap) if matches!(query.level.as_str(), "week" | "month") => Arc::new(
+        Some(cap) if query.level.spans_days() => Arc::new(
             store_answer::cap_failure_buckets(&query, &batches, cap)
                 .map_err(|e| StoreApiError::from(ApiError::internal(e)))?,
         ),
@@ -194,7 +194,7 @@ const QUERY_BUDGET: Duration = Duration::from_secs(100);
 fn envelope(
     state: &Shared,
     query: &StoreQuery,
-    params: &Params,
+    params: &StoreParams,
     path: &str,
     batches: &[engine::arrow::array::RecordBatch],
 ) -> Response {
@@ -221,7 +221,7 @@ fn freshness(now: DateTime<Utc>) -> String {
 
 /// The same call with `skip` advanced: relative to `/v1.0/my/analytics/`
 /// by default, absolute when `store_api.absolute_next_links` is set.
-fn next_link(state: &Shared, path: &str, params: &Params, top: u64, skip: u64) -> String {
+fn next_link(state: &Shared, path: &str, params: &StoreParams, top: u64, skip: u64) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params.pairs() {
         let bare = k.trim_start_matches('$');
@@ -259,13 +259,13 @@ fn funnel(batches: &[engine::arrow::array::RecordBatch]) -> Response {
 /// Xbox concurrency: averages per minute, hour or day, as a bare array.
 fn concurrency(
     query: &StoreQuery,
-    params: &Params,
+    params: &StoreParams,
     batches: &[engine::arrow::array::RecordBatch],
     now: DateTime<Utc>,
 ) -> Response {
     let dated = params.get("startDate").is_some() || params.get("endDate").is_some();
     let points: Vec<proto::store::ConcurrencyPoint> =
-        store_answer::concurrency(&query.level, dated, batches, now)
+        store_answer::concurrency(query.level, dated, batches, now)
             .into_iter()
             .map(|p| proto::store::ConcurrencyPoint {
                 count: p.average,

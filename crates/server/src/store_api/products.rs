@@ -32,6 +32,13 @@ pub struct ProductCache {
 const PRODUCT_TTL: Duration = Duration::from_secs(5);
 
 impl ProductCache {
+    /// Drops a tenant's products (it was deleted).
+    pub fn forget(&self, tenant: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(tenant);
+        }
+    }
+
     pub(super) async fn get(
         &self,
         state: &Shared,

@@ -9,5 +9,6 @@ mod admin;
 mod insights;
 mod isolation;
 mod reports;
+mod security;
 mod store_api;
 mod tokens;

@@ -59,6 +59,7 @@ pub fn report(tenant: &str, id: &str, query_id: &str) -> Report {
         format: store::ReportFormat::Csv,
         query_start: None,
         query_end: None,
+        restricted_access: false,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Tenant data in an object store, laid out as the spec says:
+//! Tenant data in an object store, laid out as the spec says (every path
+//! is made by [`layout`]):
 //! `data/<dataset>/tenant=<id>/<partition>/part-*.parquet`, where the
 //! partition is `month=YYYY-MM` for datasets with a date column and `all`
 //! otherwise.
@@ -11,6 +12,8 @@
 //! same version: one wins, the other re-reads and retries. A crash before
 //! the manifest is written leaves only unreferenced files, which readers
 //! never see and [`DataStore::collect_garbage`] removes after a grace period.
+
+pub mod layout;
 
 use std::sync::Arc;
 
@@ -180,38 +183,10 @@ impl DataStore {
         &self.url
     }
 
-    /// `data/<dataset>/tenant=<id>`.
-    pub fn tenant_prefix(dataset: &str, tenant: &TenantId) -> String {
-        format!("data/{dataset}/tenant={tenant}")
-    }
-
-    fn manifest_dir(dataset: &str, tenant: &TenantId) -> Path {
-        Path::from(format!(
-            "{}/_manifest",
-            Self::tenant_prefix(dataset, tenant)
-        ))
-    }
-
-    fn manifest_path(dataset: &str, tenant: &TenantId, version: u64) -> Path {
-        Path::from(format!(
-            "{}/_manifest/{version:020}.json",
-            Self::tenant_prefix(dataset, tenant)
-        ))
-    }
-
-    /// A fresh, unique path for a part file in a partition.
-    pub fn new_part_path(dataset: &str, tenant: &TenantId, partition: &str) -> String {
-        format!(
-            "{}/{partition}/part-{}.parquet",
-            Self::tenant_prefix(dataset, tenant),
-            uuid::Uuid::new_v4().simple()
-        )
-    }
-
     /// The latest committed manifest version (0 if none): one listing, no
     /// read. Anything derived from a dataset's rows may be cached under it.
     pub async fn manifest_version(&self, dataset: &str, tenant: &TenantId) -> Result<u64> {
-        let dir = Self::manifest_dir(dataset, tenant);
+        let dir = layout::manifest_dir(dataset, tenant);
         let metas: Vec<object_store::ObjectMeta> =
             self.store.list(Some(&dir)).try_collect().await?;
         Ok(metas
@@ -226,7 +201,7 @@ impl DataStore {
 
     /// The latest committed manifest (version 0, no files, if none).
     pub async fn manifest(&self, dataset: &str, tenant: &TenantId) -> Result<Manifest> {
-        let dir = Self::manifest_dir(dataset, tenant);
+        let dir = layout::manifest_dir(dataset, tenant);
         let metas: Vec<object_store::ObjectMeta> =
             self.store.list(Some(&dir)).try_collect().await?;
         let latest = metas
@@ -241,7 +216,7 @@ impl DataStore {
         };
         let bytes = self
             .store
-            .get(&Self::manifest_path(dataset, tenant, version))
+            .get(&layout::manifest_path(dataset, tenant, version))
             .await?
             .bytes()
             .await?;
@@ -296,7 +271,7 @@ impl DataStore {
             match self
                 .store
                 .put_opts(
-                    &Self::manifest_path(dataset, tenant, next.version),
+                    &layout::manifest_path(dataset, tenant, next.version),
                     PutPayload::from(json),
                     opts,
                 )
@@ -310,6 +285,35 @@ impl DataStore {
         Err(EngineError::Conflict {
             what: format!("{dataset}/tenant={tenant}"),
         })
+    }
+
+    /// Deletes everything a tenant has in the store: every dataset's part
+    /// files and manifests (rollups included, they are datasets), its
+    /// report files and its CAB files. Returns how many objects went. A
+    /// tenant re-created with the same id starts empty.
+    pub async fn delete_tenant(&self, tenant: &TenantId) -> Result<usize> {
+        let root = Path::from(layout::DATA_ROOT);
+        let datasets = self.store.list_with_delimiter(Some(&root)).await?;
+        let mut prefixes: Vec<Path> = datasets
+            .common_prefixes
+            .iter()
+            .filter_map(|d| d.filename())
+            .map(|name| Path::from(layout::dataset_prefix(name, tenant)))
+            .collect();
+        prefixes.push(Path::from(layout::report_prefix(tenant.as_str())));
+        prefixes.push(Path::from(layout::cab_prefix(tenant)));
+        let mut deleted = 0;
+        for prefix in prefixes {
+            let objects: Vec<object_store::ObjectMeta> =
+                self.store.list(Some(&prefix)).try_collect().await?;
+            for meta in objects {
+                match self.store.delete(&meta.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     /// Deletes part files no manifest references any more (dropped or never
@@ -328,7 +332,7 @@ impl DataStore {
         grace: chrono::Duration,
     ) -> Result<usize> {
         let manifest = self.manifest(dataset, tenant).await?;
-        let prefix = Path::from(Self::tenant_prefix(dataset, tenant));
+        let prefix = Path::from(layout::dataset_prefix(dataset, tenant));
         let now = Utc::now();
         let objects: Vec<object_store::ObjectMeta> =
             self.store.list(Some(&prefix)).try_collect().await?;

@@ -1,0 +1,132 @@
+//! The admin API (`/admin/v1`) and the `openinsights tenant|app|user|keys`
+//! commands: the items they answer, inside the Insights envelope over HTTP
+//! and as a JSON array on the command line. Also the demo credentials file
+//! a first start writes.
+
+use serde::{Deserialize, Serialize};
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantItem {
+    pub tenant_id: String,
+    pub name: String,
+    pub domains: Vec<String>,
+    pub created_time: String,
+}
+
+/// One client secret of an app: never the secret itself, a hint of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSecretItem {
+    pub secret_id: String,
+    /// The secret's first characters and an ellipsis.
+    pub hint: String,
+    pub expires_time: Option<String>,
+    pub created_time: String,
+}
+
+/// An app registration (a client id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppItem {
+    pub client_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    /// `insights` and/or `store`.
+    pub apis: Vec<String>,
+    /// Whether the app authenticates with a secret.
+    pub confidential: bool,
+    pub created_time: String,
+    pub secrets: Vec<AppSecretItem>,
+}
+
+/// An app just created: its generated secret is shown this once (null for
+/// a public app).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAppItem {
+    #[serde(flatten)]
+    pub app: AppItem,
+    pub client_secret: Option<String>,
+}
+
+/// A secret just added to an app, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSecretItem {
+    pub secret_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub expires_time: Option<String>,
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserItem {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub created_time: String,
+}
+
+/// A user just created: a generated password is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUserItem {
+    #[serde(flatten)]
+    pub user: UserItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// A tenant's callback signing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackKeyItem {
+    pub tenant_id: String,
+    /// Hex-encoded key bytes.
+    pub callback_signing_key: String,
+    pub algorithm: String,
+}
+
+/// The signing key a rotation made current.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RotatedKeyItem {
+    pub kid: String,
+}
+
+/// What a command-line delete removed (by id or name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeletedItem {
+    pub deleted: String,
+}
+
+/// `demo-credentials.json`: how to call the demo tenant (written owner-only
+/// on the first start); `openinsights login --credentials` reads it (or a
+/// hand-written file with at least the url, tenant and client id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoCredentials {
+    pub base_url: String,
+    pub tenant_id: String,
+    #[serde(default)]
+    pub token_url: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub insights_resource: String,
+    #[serde(default)]
+    pub store_resource: String,
+    /// The Store IDs of the demo apps.
+    #[serde(default)]
+    pub store_application_ids: Vec<String>,
+}
