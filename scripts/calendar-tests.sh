@@ -5,6 +5,8 @@
 # day only if they pass on all of these.
 #   scripts/calendar-tests.sh            # the dozen dates below
 #   scripts/calendar-tests.sh 2031-07-14 # chosen dates
+# (--workspace, as everywhere: `-p server` would change feature unification
+# and rebuild DataFusion.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dates=("$@")
@@ -13,11 +15,11 @@ if [ ${#dates[@]} -eq 0 ]; then
          2026-06-01 2026-11-30 2026-12-01 2026-12-02 2027-01-04 2027-02-28
          2028-02-29)
 fi
-cargo test -p server --test it --no-run -q
+cargo test --workspace --test it --no-run -q
 failed=()
 for d in "${dates[@]}"; do
   echo "== OPENINSIGHTS_TEST_NOW=$d"
-  if ! OPENINSIGHTS_TEST_NOW="$d" cargo test -q -p server --test it -- store_api reports; then
+  if ! OPENINSIGHTS_TEST_NOW="$d" cargo test -q --workspace --test it -- store_api:: reports::; then
     failed+=("$d")
   fi
 done

@@ -41,3 +41,16 @@ pub enum EngineError {
     #[error("arrow: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
 }
+
+impl EngineError {
+    /// The query needed more memory than the engine's limit.
+    pub fn is_memory_limit(&self) -> bool {
+        match self {
+            EngineError::DataFusion(e) => matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ),
+            _ => false,
+        }
+    }
+}

@@ -61,10 +61,22 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     pub fn new(store: DataStore) -> Result<Engine> {
+        Engine::with_memory_limit(store, None)
+    }
+
+    /// An engine whose queries together use at most `limit` bytes for
+    /// sorts, joins and aggregations (beyond it they spill to disk where
+    /// DataFusion can, else fail with a resources-exhausted error naming
+    /// the sizes); `None` = no limit.
+    pub fn with_memory_limit(store: DataStore, limit: Option<usize>) -> Result<Engine> {
         let config = SessionConfig::new()
             .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
             .with_batch_size(8192);
-        let ctx = SessionContext::new_with_config(config);
+        let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
+        if let Some(limit) = limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         let url = url_of(store.url())?;
         ctx.register_object_store(&url, store.object_store().clone());
         Ok(Engine {

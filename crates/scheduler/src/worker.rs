@@ -174,11 +174,22 @@ impl Scheduler {
         self: &Arc<Self>,
         stop: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
+        self.spawn_on(&tokio::runtime::Handle::current(), stop)
+    }
+
+    /// [`Scheduler::spawn`] on another runtime: report queries (and the
+    /// engine tasks they start) then never run on the threads that serve
+    /// requests.
+    pub fn spawn_on(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         (0..self.config.workers.max(1))
             .map(|_| {
                 let me = Arc::clone(self);
                 let stop = stop.clone();
-                tokio::spawn(async move { me.work(stop).await })
+                runtime.spawn(async move { me.work(stop).await })
             })
             .collect()
     }

@@ -62,6 +62,11 @@ pub struct LimitsConfig {
     pub header_read_timeout_secs: u64,
     /// Connections served at once; further ones wait in the OS backlog.
     pub max_connections: usize,
+    /// MiB of cached query lists at most (the SQLite default only).
+    pub list_cache_mb: usize,
+    /// MiB a query may use while it runs (sorts and aggregations spill or
+    /// fail naming the limit beyond it); 0 = no limit.
+    pub query_memory_mb: usize,
 }
 
 impl Default for LimitsConfig {
@@ -71,6 +76,8 @@ impl Default for LimitsConfig {
             hash_wait_ms: 2000,
             header_read_timeout_secs: 10,
             max_connections: 1024,
+            list_cache_mb: 64,
+            query_memory_mb: 1024,
         }
     }
 }

@@ -128,6 +128,12 @@ impl From<crate::service::ServiceError> for ApiError {
 
 impl From<engine::EngineError> for ApiError {
     fn from(e: engine::EngineError) -> Self {
+        if e.is_memory_limit() {
+            tracing::warn!(error = %e, "a query hit the memory limit");
+            return ApiError::bad_request(
+                "The query needs more memory than this server gives a query (limits.query_memory_mb); narrow it (fewer columns, a WHERE filter, a shorter TIMESPAN) or schedule it as a report",
+            );
+        }
         ApiError::internal(e)
     }
 }

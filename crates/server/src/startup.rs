@@ -45,6 +45,36 @@ pub struct RunningServer {
     /// Stops the scheduler workers and the callback sender.
     background: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
+    /// Where report queries run, apart from the request-serving threads.
+    queries: QueryRuntime,
+}
+
+/// The runtime report queries run on. Dropped without blocking (it may
+/// be dropped inside the serving runtime).
+struct QueryRuntime(Option<tokio::runtime::Runtime>);
+
+impl QueryRuntime {
+    fn new() -> anyhow::Result<QueryRuntime> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, usize::from))
+            .thread_name("openinsights-query")
+            .enable_all()
+            .build()
+            .context("starting the query runtime")?;
+        Ok(QueryRuntime(Some(runtime)))
+    }
+
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+}
+
+impl Drop for QueryRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl RunningServer {
@@ -66,6 +96,7 @@ impl RunningServer {
         for w in self.workers {
             let _ = w.await;
         }
+        drop(self.queries);
         self.state.store.close().await;
         served??;
         Ok(())
@@ -172,7 +203,10 @@ pub fn router(state: Shared) -> Router {
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let store = open_store(&config).await?;
     let data = engine::DataStore::local(&config.data_dir).context("opening the data directory")?;
-    let engine = engine::Engine::new(data).context("starting the query engine")?;
+    let memory = (config.limits.query_memory_mb > 0)
+        .then(|| config.limits.query_memory_mb.saturating_mul(1 << 20));
+    let engine =
+        engine::Engine::with_memory_limit(data, memory).context("starting the query engine")?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -231,7 +265,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         ),
         failures: auth::FailureLimiter::new(),
         hashing: tokio::sync::Semaphore::new(config.limits.hash_permits()),
-        list_cache: crate::listcache::ListCache::new(store.backend() == store::Backend::Sqlite),
+        list_cache: crate::listcache::ListCache::new(
+            store.backend() == store::Backend::Sqlite,
+            config.limits.list_cache_mb.saturating_mul(1 << 20),
+        ),
         min_start_lead,
         public_url: public_url.clone(),
         admin_hash,
@@ -250,7 +287,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .context("creating the demo tenant")?;
     }
     let (background, stopped_bg) = watch::channel(false);
-    let mut workers = scheduler.spawn(stopped_bg.clone());
+    let queries = QueryRuntime::new()?;
+    let mut workers = match queries.handle() {
+        Some(handle) => scheduler.spawn_on(handle, stopped_bg.clone()),
+        None => scheduler.spawn(stopped_bg.clone()),
+    };
     workers.push(tokio::spawn(crate::callbacks::run(
         Arc::clone(&state),
         stopped_bg,
@@ -273,5 +314,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         task,
         background,
         workers,
+        queries,
     })
 }
