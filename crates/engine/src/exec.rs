@@ -74,7 +74,14 @@ impl Engine {
             .with_batch_size(8192);
         let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
         if let Some(limit) = limit {
-            runtime = runtime.with_memory_limit(limit, 1.0);
+            // Fair shares for spilling operators (sorts, aggregations), so
+            // a sort's merge phase keeps room to spill into; the five
+            // biggest consumers are named when the pool is exhausted.
+            use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+            runtime = runtime.with_memory_pool(std::sync::Arc::new(TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                std::num::NonZeroUsize::MIN.saturating_add(4),
+            )));
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         let url = url_of(store.url())?;

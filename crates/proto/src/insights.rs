@@ -118,43 +118,62 @@ pub struct CreateQueryRequest {
     /// 1–200 characters.
     pub name: String,
     /// At most 1000 characters.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The query text (see the query language).
     pub query: String,
 }
 
-/// `POST /ScheduledReport` body; `PUT /ScheduledReport/{reportId}` takes the
-/// same fields except QueryId, ExecuteNow and the query window.
+/// `POST /ScheduledReport` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateReportRequest {
     /// 1–200 characters.
     pub report_name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// A system query or one of the tenant's own.
     pub query_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execute_now: Option<bool>,
     /// `yyyy-MM-ddTHH:mm:ssZ`; required unless ExecuteNow.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_start_time: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_end_time: Option<String>,
     /// Hours, 4–2160; required unless ExecuteNow.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence_interval: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence_count: Option<i64>,
     /// `CSV` or `TSV`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
     /// `GET` or `POST`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_method: Option<String>,
+}
+
+/// `PUT /ScheduledReport/{reportId}` body: the fields of
+/// [`CreateReportRequest`] a scheduled report may change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateReportRequest {
+    pub report_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub start_time: String,
+    pub recurrence_interval: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_method: Option<String>,
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod downloads;
 pub mod error;
+pub mod hashpool;
 pub mod http;
 pub mod insights;
 pub mod listcache;
@@ -50,7 +51,7 @@ pub struct State {
     pub public_url: String,
     pub failures: auth::FailureLimiter,
     /// Permits for Argon2 credential checks (`limits.hash_concurrency`).
-    pub hashing: tokio::sync::Semaphore,
+    pub hashing: hashpool::HashPool,
     pub list_cache: listcache::ListCache,
     pub rate: ratelimit::RateLimiter,
     /// SHA-256 of the admin credential.

@@ -26,6 +26,11 @@ use tower::{Service, ServiceExt as _};
 
 use crate::config::LimitsConfig;
 
+/// Headers a request may have.
+const MAX_HEADERS: usize = 100;
+/// The read buffer of a connection.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for
 /// the connections in flight to finish their requests.
 pub async fn serve<S>(
@@ -43,7 +48,11 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.max(1)));
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.max(1)))
+        // At most 100 headers (431 beyond), and a 64 KiB read buffer per
+        // connection (hyper's default is 400 KiB).
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(READ_BUFFER_BYTES);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();

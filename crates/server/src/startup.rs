@@ -264,7 +264,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             config.rate_limit.per_second,
         ),
         failures: auth::FailureLimiter::new(),
-        hashing: tokio::sync::Semaphore::new(config.limits.hash_permits()),
+        hashing: crate::hashpool::HashPool::new(config.limits.hash_permits()),
         list_cache: crate::listcache::ListCache::new(
             store.backend() == store::Backend::Sqlite,
             config.limits.list_cache_mb.saturating_mul(1 << 20),

@@ -173,7 +173,7 @@ impl Store {
 
     /// Creates a tenant and its domains in one transaction.
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&tenant.id)
             .bind(&tenant.name)
@@ -265,7 +265,7 @@ impl Store {
     // ----- apps ----------------------------------------------------------
 
     pub async fn create_app(&self, app: &NewApp, first_secret: Option<&AppSecret>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO apps (client_id, tenant_id, name, roles, apis, confidential, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -373,7 +373,7 @@ impl Store {
         client_id: &str,
         secret: &AppSecret,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let owner =
             sqlx::query("SELECT 1 AS one FROM apps WHERE client_id = $1 AND tenant_id = $2")
                 .bind(client_id)

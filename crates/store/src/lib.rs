@@ -130,6 +130,17 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that writes. On SQLite it is `BEGIN IMMEDIATE`: it takes
+    /// the write lock up front (waiting up to the busy timeout), where a
+    /// deferred transaction that reads first would fail at its first write
+    /// if another connection wrote meanwhile (WAL's busy snapshot).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Closes every connection (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -377,7 +377,7 @@ impl Store {
     /// Deletes a query unless an Active or Paused report uses it (then
     /// `Conflict` naming those reports). `None` when it does not exist.
     pub async fn delete_query(&self, tenant_id: &str, id: &str) -> Result<Option<StoredQuery>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
             query_columns!(),
@@ -430,7 +430,7 @@ impl Store {
         executions: &[NewExecution],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(concat!(
             "INSERT INTO reports (",
             report_columns!(),
@@ -498,7 +498,7 @@ impl Store {
         replan: Option<&[NewExecution]>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE reports SET name = $1, description = $2, modified_at = $3, start_time = $4, \
              status = $5, recurrence_interval = $6, recurrence_count = $7, callback_url = $8, \
@@ -539,7 +539,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<(Report, Vec<Execution>)>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
             report_columns!(),
@@ -585,7 +585,7 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE reports SET status = 'Paused', modified_at = $1 \
              WHERE tenant_id = $2 AND id = $3 AND status = 'Active'",
@@ -617,7 +617,7 @@ impl Store {
         next: Option<&NewExecution>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let status = if next.is_some() { "Active" } else { "Inactive" };
         let done = sqlx::query(
             "UPDATE reports SET status = $1, modified_at = $2 \
@@ -723,7 +723,7 @@ impl Store {
         executions: &[NewExecution],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_executions(&mut tx, tenant_id, report_id, executions, now).await?;
         tx.commit().await?;
         Ok(())

@@ -212,7 +212,7 @@ impl Store {
         delivery: Option<&NewDelivery>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = match outcome {
             Outcome::Completed {
                 generated_time,

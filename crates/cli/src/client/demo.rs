@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::login::Profile;
 use super::{Client, INSIGHTS, request_token, show};
@@ -106,7 +106,17 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "curl -s -X POST {base}/insights/v1/mpn/ScheduledQueries {auth} -H 'Content-Type: application/json' -d '{{\"Name\":\"Top customers\",\"Query\":\"{query}\"}}'"
         ),
     );
-    let created = client.call(reqwest::Method::POST, "/ScheduledQueries", Some(json!({"Name": "Top customers", "Description": "openinsights demo", "Query": query}))).await?;
+    let created = client
+        .call(
+            reqwest::Method::POST,
+            "/ScheduledQueries",
+            Some(serde_json::to_value(proto::CreateQueryRequest {
+                name: "Top customers".into(),
+                description: Some("openinsights demo".into()),
+                query: query.to_string(),
+            })?),
+        )
+        .await?;
     let qid = created["value"][0]["queryId"]
         .as_str()
         .unwrap_or_default()
@@ -145,7 +155,20 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .call(
             reqwest::Method::POST,
             "/ScheduledReport",
-            Some(json!({"ReportName": "Top customers", "QueryId": qid, "ExecuteNow": true})),
+            Some(serde_json::to_value(proto::CreateReportRequest {
+                report_name: "Top customers".into(),
+                description: None,
+                query_id: qid.to_string(),
+                execute_now: Some(true),
+                start_time: None,
+                query_start_time: None,
+                query_end_time: None,
+                recurrence_interval: None,
+                recurrence_count: None,
+                format: None,
+                callback_url: None,
+                callback_method: None,
+            })?),
         )
         .await?;
     let rid = report["value"][0]["reportId"]

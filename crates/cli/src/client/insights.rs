@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use proto::{CreateQueryRequest, CreateReportRequest, UpdateReportRequest};
+
 use super::{Client, Common, failure_for, q, show, show_value};
 
 /// The server's datasets (all, or one by name).
@@ -72,7 +74,11 @@ pub async fn query(common: Common, command: RemoteQuery) -> anyhow::Result<ExitC
                 .call(
                     reqwest::Method::POST,
                     "/ScheduledQueries",
-                    Some(json!({"Name": name, "Description": description, "Query": text})),
+                    Some(serde_json::to_value(CreateQueryRequest {
+                        name,
+                        description: Some(description),
+                        query: text,
+                    })?),
                 )
                 .await?;
             show_value(&v, &cols, common.json)
@@ -172,16 +178,6 @@ fn report_path(action: &str, id: &str) -> String {
 }
 
 /// The optional fields shared by create and update.
-fn with_optional(mut body: Value, count: Option<i64>, callback_url: Option<String>) -> Value {
-    if let Some(n) = count {
-        body["RecurrenceCount"] = n.into();
-    }
-    if let Some(u) = callback_url {
-        body["CallbackUrl"] = u.into();
-    }
-    body
-}
-
 pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<ExitCode> {
     let mut c = Client::open(&common.profile)?;
     let cols = [
@@ -203,16 +199,26 @@ pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<Exi
             format,
             callback_url,
         } => {
-            let mut body = json!({"ReportName": name, "QueryId": query_id, "ExecuteNow": execute_now, "Format": format});
-            if let Some(s) = start {
-                body["StartTime"] = s.into();
-            }
-            if let Some(i) = interval {
-                body["RecurrenceInterval"] = i.into();
-            }
-            let body = with_optional(body, count, callback_url);
-            c.call(reqwest::Method::POST, "/ScheduledReport", Some(body))
-                .await?
+            let body = CreateReportRequest {
+                report_name: name,
+                description: None,
+                query_id,
+                execute_now: Some(execute_now),
+                start_time: start,
+                query_start_time: None,
+                query_end_time: None,
+                recurrence_interval: interval,
+                recurrence_count: count,
+                format: Some(format),
+                callback_url,
+                callback_method: None,
+            };
+            c.call(
+                reqwest::Method::POST,
+                "/ScheduledReport",
+                Some(serde_json::to_value(body)?),
+            )
+            .await?
         }
         RemoteReport::List => return show(&c.get("/ScheduledReport").await?, &cols, common.json),
         RemoteReport::Update {
@@ -224,10 +230,22 @@ pub async fn report(common: Common, command: RemoteReport) -> anyhow::Result<Exi
             format,
             callback_url,
         } => {
-            let body = json!({"ReportName": name, "StartTime": start, "RecurrenceInterval": interval, "Format": format});
-            let body = with_optional(body, count, callback_url);
-            c.call(reqwest::Method::PUT, &report_path("", &id), Some(body))
-                .await?
+            let body = UpdateReportRequest {
+                report_name: name,
+                description: None,
+                start_time: start,
+                recurrence_interval: interval,
+                recurrence_count: count,
+                format: Some(format),
+                callback_url,
+                callback_method: None,
+            };
+            c.call(
+                reqwest::Method::PUT,
+                &report_path("", &id),
+                Some(serde_json::to_value(body)?),
+            )
+            .await?
         }
         RemoteReport::Pause { id } => {
             c.call(reqwest::Method::PUT, &report_path("pause/", &id), None)

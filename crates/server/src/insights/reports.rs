@@ -110,7 +110,7 @@ pub(crate) async fn list_reports(
 }
 
 #[utoipa::path(put, path = "/insights/v1/mpn/ScheduledReport/{reportId}", tag = "Insights",
-    params(("reportId" = String, Path)), request_body = proto::CreateReportRequest,
+    params(("reportId" = String, Path)), request_body = proto::UpdateReportRequest,
     responses((status = 200, description = "Success, in the envelope", body = proto::Envelope<proto::ReportItem>), (status = 404, description = "Not found (or another tenant's)", body = proto::Envelope<serde_json::Value>), crate::openapi::CommonErrors),
     security(("bearer" = [])))]
 pub(crate) async fn update_report(

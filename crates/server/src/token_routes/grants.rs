@@ -48,11 +48,11 @@ async fn hashing<T: Send + 'static>(
     check: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, OAuthError> {
     let wait = std::time::Duration::from_millis(state.config.limits.hash_wait_ms);
-    let permit = tokio::time::timeout(wait, state.hashing.acquire())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or_else(|| OAuthError {
+    state.hashing.run(wait, check).await.map_err(|e| {
+        if e == crate::hashpool::HashPoolError::Gone {
+            tracing::error!(error = %e, "credential check not run");
+        }
+        OAuthError {
             retry_after: Some(1),
             ..oauth(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -60,12 +60,8 @@ async fn hashing<T: Send + 'static>(
                 50196,
                 "The token service is busy checking other credentials; retry after 1 second.",
             )
-        })?;
-    let result = tokio::task::spawn_blocking(check)
-        .await
-        .map_err(|e| OAuthError::from(crate::error::ApiError::internal(e)))?;
-    drop(permit);
-    Ok(result)
+        }
+    })
 }
 
 /// Refuses a key that must wait after failures.

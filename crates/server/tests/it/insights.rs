@@ -711,22 +711,7 @@ async fn panics_become_a_500_envelope_and_the_server_keeps_serving() {
 
 on_both!(report_viewers_get_restricted_columns_redacted, |db| {
     let s = TestServer::start(db).await;
-    let tenant = s.tenant();
-    let app = s
-        .call(
-            Method::POST,
-            &format!("/admin/v1/tenants/{tenant}/apps"),
-            Some(&s.admin),
-            Some(json!({"name": "viewer", "roles": "ReportViewer", "apis": "insights"})),
-        )
-        .await;
-    let (client, secret) = (
-        app.first()["clientId"].as_str().unwrap().to_string(),
-        app.first()["clientSecret"].as_str().unwrap().to_string(),
-    );
-    let viewer = s
-        .app_token(&tenant, &client, &secret, crate::support::INSIGHTS)
-        .await;
+    let viewer = s.token_with_roles("ReportViewer").await;
     let executive = s.demo_token().await;
     let path = format!(
         "{Q}/testQueryResult?exportQuery=SELECT+CustomerName,TotalACR+FROM+AzureUsage+TIMESPAN+LAST_3_MONTHS"

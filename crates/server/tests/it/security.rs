@@ -14,23 +14,6 @@ const Q: &str = "/insights/v1/mpn/ScheduledQueries";
 const R: &str = "/insights/v1/mpn/ScheduledReport";
 const REVENUE: &str = "SELECT CustomerName, BilledRevenueUSD FROM CustomersAndTenants";
 
-/// A token of a new app of the demo tenant with `roles`.
-async fn token_with(s: &TestServer, roles: &str) -> String {
-    let tenant = s.tenant();
-    let app = s
-        .call(
-            Method::POST,
-            &format!("/admin/v1/tenants/{tenant}/apps"),
-            Some(&s.admin),
-            Some(json!({"name": roles, "roles": roles, "apis": "insights"})),
-        )
-        .await;
-    assert_eq!(app.status, 200, "{}", app.body);
-    let client = app.first()["clientId"].as_str().unwrap().to_string();
-    let secret = app.first()["clientSecret"].as_str().unwrap().to_string();
-    s.app_token(&tenant, &client, &secret, INSIGHTS).await
-}
-
 /// Saves `text` and runs it once as an ExecuteNow report; the completed
 /// execution as the creator lists it.
 async fn run_once(s: &TestServer, token: &str, text: &str) -> (String, Value) {
@@ -78,7 +61,7 @@ on_both!(
     restricted_values_never_reach_a_report_viewer_through_reports,
     |db| {
         let s = TestServer::start(db).await;
-        let viewer = token_with(&s, "ReportViewer").await;
+        let viewer = s.token_with_roles("ReportViewer").await;
         let executive = s.demo_token().await;
 
         // The viewer's own report file holds the revenue redacted (empty).
@@ -116,7 +99,7 @@ on_both!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restricted_values_cannot_be_searched_through_where_or_order_by() {
     let s = TestServer::start(Db::Sqlite).await;
-    let viewer = token_with(&s, "ReportViewer").await;
+    let viewer = s.token_with_roles("ReportViewer").await;
     let executive = s.demo_token().await;
     let preview = |text: &str| {
         format!(
@@ -394,7 +377,7 @@ async fn a_deleted_tenant_leaves_nothing_behind() {
         )
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let token = token_with(&s, "ExecutiveReportViewer").await;
+    let token = s.token_with_roles("ExecutiveReportViewer").await;
     let a = s.get(&preview, &token).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["totalCount"], 0, "{}", a.body);
@@ -510,6 +493,14 @@ async fn every_answer_is_in_its_apis_shape() {
         body["code"].is_string() || body["innererror"].is_object(),
         "{body}"
     );
+
+    // More than 100 headers are refused before routing.
+    let mut req = s.http.get(format!("{}/healthz", s.url));
+    for i in 0..150 {
+        req = req.header(format!("x-h{i}"), "a");
+    }
+    let res = req.send().await;
+    assert!(res.as_ref().map_or(true, |r| r.status() == 431), "{res:?}");
 
     // 401 answers carry the rate-limit headers too.
     let a = s.get(Q, "not-a-token").await;

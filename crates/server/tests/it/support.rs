@@ -220,6 +220,23 @@ impl TestServer {
         a.body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// A token of a new app of the demo tenant with `roles` (Insights).
+    pub async fn token_with_roles(&self, roles: &str) -> String {
+        let tenant = self.tenant();
+        let app = self
+            .call(
+                Method::POST,
+                &format!("/admin/v1/tenants/{tenant}/apps"),
+                Some(&self.admin),
+                Some(json!({"name": roles, "roles": roles, "apis": "insights"})),
+            )
+            .await;
+        assert_eq!(app.status, 200, "{}", app.body);
+        let client = app.first()["clientId"].as_str().unwrap().to_string();
+        let secret = app.first()["clientSecret"].as_str().unwrap().to_string();
+        self.app_token(&tenant, &client, &secret, INSIGHTS).await
+    }
+
     /// Creates a tenant with an app of `roles` through the admin API;
     /// returns (tenant id, client id, secret).
     pub async fn new_tenant(&self, roles: &str) -> (String, String, String) {
