@@ -283,11 +283,16 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
         let now = Utc::now();
         use server::admin::{app_item, new_secret_item, tenant_item, user_item};
         let answer: Vec<serde_json::Value> = match command {
-            Identity::Tenant(TenantCommand::Create { name, id, domains }) => items([tenant_item(
-                &identity::create_tenant(&store, id.as_deref(), &name, &domains, now)
+            Identity::Tenant(TenantCommand::Create { name, id, domains }) => {
+                let tenant = identity::create_tenant(&store, id.as_deref(), &name, &domains, now)
                     .await
-                    .map_err(api)?,
-            )])?,
+                    .map_err(api)?;
+                let data = engine::DataStore::local(&config.data_dir)?;
+                identity::clear_leftover_files(&data, &tenant)
+                    .await
+                    .map_err(api)?;
+                items([tenant_item(&tenant)])?
+            }
             Identity::Tenant(TenantCommand::List) => {
                 items(store.tenants().await?.iter().map(tenant_item))?
             }

@@ -179,6 +179,7 @@ async fn create_tenant(
         state.wall.now(),
     )
     .await?;
+    identity::clear_leftover_files(state.engine.store(), &tenant).await?;
     Ok(answer(
         StatusCode::OK,
         vec![tenant_item(&tenant)],

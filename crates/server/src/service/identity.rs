@@ -74,6 +74,19 @@ fn canonical_apis(apis: &[String]) -> Result<Vec<String>, ServiceError> {
     })
 }
 
+/// Removes files a tenant id left behind (a crash between a deletion's two
+/// steps); called right after the tenant is created, before it can own
+/// anything, so a re-created tenant always starts empty.
+pub async fn clear_leftover_files(
+    data: &engine::DataStore,
+    tenant: &Tenant,
+) -> Result<usize, ServiceError> {
+    match engine::TenantId::parse(&tenant.id) {
+        Ok(id) => Ok(data.delete_tenant(&id).await?),
+        Err(_) => Ok(0),
+    }
+}
+
 /// Deletes a tenant (by id or domain) with everything it has: its
 /// metadata (apps, users, queries, reports, executions, deliveries — the
 /// store cascades) first, so nothing new is scheduled, then its files in

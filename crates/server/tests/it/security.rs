@@ -367,7 +367,11 @@ async fn a_deleted_tenant_leaves_nothing_behind() {
         left.iter().take(3).collect::<Vec<_>>()
     );
 
-    // Re-created with the same id, the tenant starts empty.
+    // A file a crashed deletion left behind is cleared when the id is
+    // created again; the re-created tenant starts empty.
+    let stray = data_dir.join(format!("data/OfficeUsage/tenant={tenant}/month=2026-01"));
+    std::fs::create_dir_all(&stray).unwrap();
+    std::fs::write(stray.join("part-left.parquet"), b"old rows").unwrap();
     let a = s
         .call(
             Method::POST,
@@ -377,6 +381,7 @@ async fn a_deleted_tenant_leaves_nothing_behind() {
         )
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
+    assert!(files_mentioning(&data_dir, &tenant).is_empty());
     let token = s.token_with_roles("ExecutiveReportViewer").await;
     let a = s.get(&preview, &token).await;
     assert_eq!(a.status, 200, "{}", a.body);
