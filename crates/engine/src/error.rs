@@ -40,6 +40,9 @@ pub enum EngineError {
     Parquet(#[from] datafusion::parquet::errors::ParquetError),
     #[error("arrow: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// The task running the query panicked or was cancelled.
+    #[error("the query's task ended early: {0}")]
+    Interrupted(String),
 }
 
 impl EngineError {

@@ -35,6 +35,8 @@ pub struct State {
     pub config: Config,
     pub store: store::Store,
     pub engine: engine::Engine,
+    /// The runtime queries run on, apart from the threads serving requests.
+    pub queries: tokio::runtime::Handle,
     pub tokens: service::tokens::Tokens,
     /// The service clock: everything about reports, links, the Store API's
     /// dates and the demo data. Tokens run on wall time (`tokens`).
@@ -60,6 +62,31 @@ pub struct State {
     pub store_products: store_api::ProductCache,
     /// Store API answers by query and data version.
     pub store_results: store_api::ResultCache,
+}
+
+impl State {
+    /// Runs a query's future on the query runtime and waits for it there:
+    /// a heavy preview or Store answer never holds a request thread. The
+    /// query stops when the caller stops waiting (a timeout, a dropped
+    /// request).
+    pub async fn on_query_runtime<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, engine::EngineError>> + Send + 'static,
+    ) -> Result<T, engine::EngineError> {
+        /// Aborts the task when dropped before it finished.
+        struct AbortOnDrop(tokio::task::AbortHandle);
+        impl Drop for AbortOnDrop {
+            fn drop(&mut self) {
+                self.0.abort();
+            }
+        }
+        let task = self.queries.spawn(work);
+        let _abort = AbortOnDrop(task.abort_handle());
+        match task.await {
+            Ok(result) => result,
+            Err(e) => Err(engine::EngineError::Interrupted(e.to_string())),
+        }
+    }
 }
 
 impl std::fmt::Debug for State {

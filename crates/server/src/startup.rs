@@ -253,7 +253,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         )
     };
     let link_key = link_key(&store, &wall).await?;
+    let queries = QueryRuntime::new()?;
     let state = Arc::new(State {
+        queries: queries
+            .handle()
+            .cloned()
+            .unwrap_or_else(tokio::runtime::Handle::current),
         clock,
         wall,
         scheduler: Arc::clone(&scheduler),
@@ -287,7 +292,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .context("creating the demo tenant")?;
     }
     let (background, stopped_bg) = watch::channel(false);
-    let queries = QueryRuntime::new()?;
     let mut workers = match queries.handle() {
         Some(handle) => scheduler.spawn_on(handle, stopped_bg.clone()),
         None => scheduler.spawn(stopped_bg.clone()),

@@ -197,14 +197,15 @@ pub(crate) async fn test_query(
         max_rows: Some(PREVIEW_ROWS),
         base_rows_only: false,
     };
-    let run = async {
-        let stream = state.engine.execute(&tenant, &plan, &opts).await?;
+    let (engine, query) = (state.engine.clone(), plan.clone());
+    let run = state.on_query_runtime(async move {
+        let stream = engine.execute(&tenant, &query, &opts).await?;
         let batches: Vec<_> = stream
             .try_collect()
             .await
             .map_err(engine::EngineError::from)?;
-        Ok::<_, engine::EngineError>(batches)
-    };
+        Ok(batches)
+    });
     let batches = tokio::time::timeout(PREVIEW_TIMEOUT, run)
         .await
         .map_err(|_| {

@@ -147,14 +147,23 @@ async fn handle(
     let run = async {
         state
             .store_results
-            .get_or_run(key, || async {
-                state
-                    .engine
-                    .dataframe(&tenant_id, &query.plan, &opts)
-                    .await?
-                    .collect()
-                    .await
-                    .map_err(engine::EngineError::from)
+            .get_or_run(key, || {
+                let (engine, tenant, plan, opts) = (
+                    state.engine.clone(),
+                    tenant_id.clone(),
+                    query.plan.clone(),
+                    opts.clone(),
+                );
+                // On the query runtime: a heavy answer never holds a
+                // request thread.
+                state.on_query_runtime(async move {
+                    engine
+                        .dataframe(&tenant, &plan, &opts)
+                        .await?
+                        .collect()
+                        .await
+                        .map_err(engine::EngineError::from)
+                })
             })
             .await
     };
