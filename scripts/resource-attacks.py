@@ -71,6 +71,17 @@ def token(base, tenant, client, secret):
     return json.loads(body)["access_token"]
 
 
+SERVERS = []
+
+
+def stop_all():
+    """Every server this script started ends with it, on every path."""
+    for proc in SERVERS:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def start(binary, data_dir, rows, env_extra):
     env = dict(os.environ, **env_extra)
     proc = subprocess.Popen(
@@ -80,6 +91,7 @@ def start(binary, data_dir, rows, env_extra):
         stderr=open(os.path.join(os.path.dirname(data_dir), "server.log"), "a"),
         env=env, text=True,
     )
+    SERVERS.append(proc)
     line = proc.stdout.readline()
     assert line.startswith("listening on "), line
     return proc, line.split("listening on ", 1)[1].strip()
@@ -221,4 +233,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        stop_all()
