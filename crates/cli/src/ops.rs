@@ -26,6 +26,14 @@ pub struct ServerDir {
     /// `postgres://...` to keep metadata in PostgreSQL instead of SQLite.
     #[arg(long, env = "OPENINSIGHTS_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Keep the bytes (tenant data, report and CAB files) in this
+    /// S3-compatible bucket instead of the data directory (credentials and
+    /// region from the AWS_* variables).
+    #[arg(long, env = "OPENINSIGHTS_S3_BUCKET", global = true)]
+    pub s3_bucket: Option<String>,
+    /// The S3 endpoint, for servers other than AWS (`http://127.0.0.1:9000`).
+    #[arg(long, env = "OPENINSIGHTS_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -67,6 +75,12 @@ fn load(
     }
     if let Some(url) = &dir.database_url {
         overrides.push(("database_url", toml::Value::String(url.clone())));
+    }
+    if let Some(bucket) = &dir.s3_bucket {
+        overrides.push(("storage.s3_bucket", toml::Value::String(bucket.clone())));
+    }
+    if let Some(endpoint) = &dir.s3_endpoint {
+        overrides.push(("storage.s3_endpoint", toml::Value::String(endpoint.clone())));
     }
     Ok(Config::load(
         dir.config.as_deref(),
@@ -113,9 +127,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         drop(out);
         let stop = running.stopper();
+        let state = std::sync::Arc::clone(&running.state);
         tokio::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("shutting down");
+            // Readiness fails first, so a load balancer stops sending new
+            // requests; after the drain delay the listener closes, in-flight
+            // requests and running executions finish, and the process ends.
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            let drain = state.config.drain_secs;
+            tracing::info!(
+                drain_secs = drain,
+                "shutting down: /readyz answers 503 from now on"
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(drain)).await;
             if let Some(stop) = stop {
                 let _ = stop.send(());
             }
@@ -287,7 +313,7 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                 let tenant = identity::create_tenant(&store, id.as_deref(), &name, &domains, now)
                     .await
                     .map_err(api)?;
-                let data = engine::DataStore::local(&config.data_dir)?;
+                let data = config.storage.open(&config.data_dir)?;
                 identity::clear_leftover_files(&data, &tenant)
                     .await
                     .map_err(api)?;
@@ -297,7 +323,7 @@ pub fn identity(dir: &ServerDir, command: Identity) -> anyhow::Result<ExitCode> 
                 items(store.tenants().await?.iter().map(tenant_item))?
             }
             Identity::Tenant(TenantCommand::Delete { id }) => {
-                let data = engine::DataStore::local(&config.data_dir)?;
+                let data = config.storage.open(&config.data_dir)?;
                 let (tenant, files) = identity::delete_tenant(&store, &data, &id)
                     .await
                     .map_err(api)?;

@@ -106,6 +106,17 @@ impl Clock {
         Clock::with(Pace::Scaled(rate), start)
     }
 
+    /// Was `service` at wall time `wall` and runs `rate` times faster than
+    /// wall time: replicas built from the same stored anchor agree on the
+    /// service time whenever each of them started.
+    pub fn anchored(wall: DateTime<Utc>, service: DateTime<Utc>, rate: f64) -> Clock {
+        let clock = Clock::starting_at(service, rate);
+        if let Ok(mut anchor) = clock.inner.anchor.write() {
+            anchor.wall = wall;
+        }
+        clock
+    }
+
     /// Stands at `start` until moved.
     pub fn manual(start: DateTime<Utc>) -> Clock {
         Clock::with(Pace::Manual, start)
@@ -209,6 +220,18 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anchored_clocks_agree_whenever_they_start() {
+        let wall = Utc::now() - Duration::seconds(10);
+        let service = at("2026-01-01T00:00:00Z");
+        let a = Clock::anchored(wall, service, 3600.0);
+        let b = Clock::anchored(wall, service, 3600.0);
+        // Ten wall seconds at an hour a second: ten hours on.
+        let hours = (a.now_precise() - service).num_minutes() as f64 / 60.0;
+        assert!((10.0..10.1).contains(&hours), "{hours}");
+        assert!((b.now_precise() - a.now_precise()).num_seconds().abs() <= 2);
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

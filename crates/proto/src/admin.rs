@@ -130,3 +130,17 @@ pub struct DemoCredentials {
     #[serde(default)]
     pub store_application_ids: Vec<String>,
 }
+
+/// `GET /readyz`: whether this replica should get traffic, and why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    pub status: String,
+    /// `ok` or what went wrong.
+    pub metadata_store: String,
+    pub object_store: String,
+    /// Why the replica is not ready (absent when it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -101,6 +101,37 @@ pub struct Scheduler {
     /// Called after an execution finished (the server wakes its callback
     /// sender).
     on_finish: Option<Box<dyn Fn() + Send + Sync>>,
+    observer: Option<std::sync::Arc<dyn Observer>>,
+}
+
+/// How an execution attempt ended, for an [`Observer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptEnd {
+    Completed,
+    /// Failed, to be retried later.
+    Retry,
+    Failed,
+    /// Another worker took it over (this one's lease expired).
+    LostLease,
+}
+
+impl AttemptEnd {
+    pub fn name(self) -> &'static str {
+        match self {
+            AttemptEnd::Completed => "Completed",
+            AttemptEnd::Retry => "Retry",
+            AttemptEnd::Failed => "Failed",
+            AttemptEnd::LostLease => "LostLease",
+        }
+    }
+}
+
+/// Told about every attempt (the server counts them for `/metrics`).
+pub trait Observer: Send + Sync {
+    /// An execution started, `lag` (wall time) after it was due.
+    fn started(&self, lag: StdDuration);
+    /// An attempt ended after `elapsed`.
+    fn finished(&self, end: AttemptEnd, elapsed: StdDuration);
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -144,6 +175,7 @@ impl Scheduler {
             config,
             wake: Notify::new(),
             on_finish: None,
+            observer: None,
         }
     }
 
@@ -156,6 +188,12 @@ impl Scheduler {
 
     pub fn on_finish(mut self, f: impl Fn() + Send + Sync + 'static) -> Scheduler {
         self.on_finish = Some(Box::new(f));
+        self
+    }
+
+    /// Tells `observer` about every attempt.
+    pub fn observe(mut self, observer: std::sync::Arc<dyn Observer>) -> Scheduler {
+        self.observer = Some(observer);
         self
     }
 
@@ -245,6 +283,15 @@ impl Scheduler {
             return Ok(()); // deleted meanwhile; its executions went with it
         };
         tracing::info!(execution = %execution.id, report = %report.id, attempt = execution.attempts, "execution started");
+        let started = std::time::Instant::now();
+        if let Some(o) = &self.observer {
+            let late_ms = (self.clock.now_precise() - execution.due_time)
+                .num_milliseconds()
+                .max(0) as f64;
+            let rate = self.clock.rate();
+            let wall_ms = if rate > 0.0 { late_ms / rate } else { 0.0 };
+            o.started(StdDuration::from_millis(wall_ms as u64));
+        }
         // Keep the lease while the query runs.
         let renewing = {
             let store = self.store.clone();
@@ -336,6 +383,15 @@ impl Scheduler {
                 tracing::warn!(execution = %execution.id, %reason, "execution failed")
             }
         }
+        if let Some(o) = &self.observer {
+            let end = match (&outcome, finished) {
+                (_, false) => AttemptEnd::LostLease,
+                (Outcome::Completed { .. }, true) => AttemptEnd::Completed,
+                (Outcome::Retry { .. }, true) => AttemptEnd::Retry,
+                (Outcome::Failed { .. }, true) => AttemptEnd::Failed,
+            };
+            o.finished(end, started.elapsed());
+        }
         if finished && let Some(f) = &self.on_finish {
             f();
         }
@@ -414,6 +470,7 @@ impl Scheduler {
             &report.tenant_id,
             &report.id,
             &execution.id,
+            execution.attempts,
             format,
         );
         self.upload(temp.path(), &location, bytes).await?;

@@ -118,6 +118,7 @@ pub async fn deliver_once(
     match attempt(state, http, &d).await {
         Ok(()) => {
             tracing::info!(delivery = %d.id, report = %d.report_id, attempt = d.attempts, "callback delivered");
+            state.metrics.callback("delivered");
             state.store.finish_delivery(&d.id, None, None).await?;
         }
         Err(error) => {
@@ -127,6 +128,9 @@ pub async fn deliver_once(
             let retry_at = now + wait;
             let give_up = retry_at - d.created_at > GIVE_UP_AFTER;
             tracing::warn!(delivery = %d.id, report = %d.report_id, attempt = d.attempts, %error, give_up, "callback failed");
+            state
+                .metrics
+                .callback(if give_up { "gave_up" } else { "failed" });
             state
                 .store
                 .finish_delivery(&d.id, Some(&error), (!give_up).then_some(retry_at))

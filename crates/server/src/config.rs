@@ -38,6 +38,10 @@ pub struct Config {
     /// overrides `clock_rate` and `clock_start`.
     #[serde(skip)]
     pub clock: Option<clock::Clock>,
+    /// Seconds between SIGTERM (when `/readyz` starts failing) and closing
+    /// the listener: at least the load balancer's time to notice (two
+    /// health-check intervals). 0 for a single process.
+    pub drain_secs: u64,
     pub tokens: TokensConfig,
     pub external_issuer: Option<ExternalIssuerConfig>,
     pub rate_limit: RateLimitConfig,
@@ -46,7 +50,64 @@ pub struct Config {
     pub store_api: StoreApiConfig,
     pub admin: AdminConfig,
     pub limits: LimitsConfig,
+    pub storage: StorageConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
+}
+
+/// Where the bytes live (tenant data, rollups, report files, CAB files):
+/// the data directory by default, or an S3-compatible bucket. Credentials
+/// and a default region come from the usual `AWS_*` variables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub s3_bucket: Option<String>,
+    /// For servers other than AWS (`http://127.0.0.1:9000`).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+}
+
+impl StorageConfig {
+    /// The object store these settings name (`data_dir` when no bucket).
+    pub fn open(&self, data_dir: &Path) -> Result<engine::DataStore, engine::EngineError> {
+        match &self.s3_bucket {
+            None => engine::DataStore::local(data_dir),
+            Some(bucket) => engine::DataStore::s3(&engine::S3Config {
+                bucket: bucket.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                region: self.s3_region.clone(),
+                ..engine::S3Config::default()
+            }),
+        }
+    }
+
+    /// What the store is, for logs: `s3://bucket` or the directory.
+    pub fn describe(&self, data_dir: &Path) -> String {
+        match &self.s3_bucket {
+            Some(bucket) => format!("s3://{bucket}"),
+            None => data_dir.display().to_string(),
+        }
+    }
+}
+
+/// Who may read `GET /metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricsAccess {
+    /// Callers on a loopback address without a credential; others with
+    /// the admin credential.
+    #[default]
+    Loopback,
+    /// Anyone (a private network where the scraper has no credential).
+    Public,
+    /// The admin credential only.
+    Admin,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub access: MetricsAccess,
 }
 
 /// Bounds on what callers can make the server spend (docs/security.md).
@@ -245,6 +306,7 @@ impl Default for Config {
             clock_rate: 1.0,
             clock_start: None,
             clock: None,
+            drain_secs: 0,
             tokens: TokensConfig::default(),
             external_issuer: None,
             rate_limit: RateLimitConfig::default(),
@@ -253,6 +315,8 @@ impl Default for Config {
             store_api: StoreApiConfig::default(),
             admin: AdminConfig::default(),
             limits: LimitsConfig::default(),
+            storage: StorageConfig::default(),
+            metrics: MetricsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -391,6 +455,21 @@ impl Config {
         if !rate.is_finite() || rate <= 0.0 || self.rate_limit.burst == 0 {
             return Err(ConfigError::Invalid(
                 "rate_limit.burst must be ≥ 1 and rate_limit.per_second > 0".into(),
+            ));
+        }
+        if self
+            .storage
+            .s3_bucket
+            .as_deref()
+            .is_some_and(|b| b.trim().is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "storage.s3_bucket must name a bucket when set".into(),
+            ));
+        }
+        if self.storage.s3_bucket.is_none() && self.storage.s3_endpoint.is_some() {
+            return Err(ConfigError::Invalid(
+                "storage.s3_endpoint needs storage.s3_bucket (the bucket to use there)".into(),
             ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {

@@ -20,14 +20,28 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let now = state.wall.now();
-    let tenant = identity::create_tenant(
+    // Replicas starting together on an empty database race here; the demo
+    // domain is unique, so exactly one creates the tenant (and writes
+    // demo-credentials.json) and the others stand back.
+    let tenant = match identity::create_tenant(
         &state.store,
         None,
         "Demo tenant",
         &[DEMO_DOMAIN.into()],
         now,
     )
-    .await?;
+    .await
+    {
+        Ok(tenant) => tenant,
+        Err(
+            crate::service::ServiceError::Conflict(_)
+            | crate::service::ServiceError::Store(store::StoreError::Conflict { .. }),
+        ) => {
+            tracing::info!("another replica is creating the demo tenant");
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let roles: Vec<String> = [auth::Role::ExecutiveReportViewer, auth::Role::Manager]
         .map(|r| r.name().to_string())
         .to_vec();

@@ -119,6 +119,39 @@ pub async fn correlate(req: Request, next: Next) -> Response {
     res
 }
 
+/// Counts every request for `/metrics`: its API, its route template (never
+/// the raw path, so callers cannot grow the label set), status and time.
+pub async fn measure(
+    axum::extract::State(state): axum::extract::State<crate::Shared>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let operation = match req.extensions().get::<axum::extract::MatchedPath>() {
+        // The Store API has one route for every method: name the method
+        // when the table knows it (a closed set), never the raw path.
+        Some(route) if route.as_str().ends_with("{*method}") => {
+            let name = req.uri().path().rsplit('/').find(|s| !s.is_empty());
+            match name.and_then(|n| {
+                query::storeapi::methods::METHODS
+                    .iter()
+                    .find(|m| m.path.eq_ignore_ascii_case(n))
+            }) {
+                Some(m) => format!("{} /v1.0/my/analytics/{}", req.method(), m.path),
+                None => format!("{} {}", req.method(), route.as_str()),
+            }
+        }
+        Some(route) => format!("{} {}", req.method(), route.as_str()),
+        None => "unmatched".to_string(),
+    };
+    let api = crate::metrics::ApiLabel::of_path(req.uri().path());
+    let started = Instant::now();
+    let res = next.run(req).await;
+    state
+        .metrics
+        .request(api, &operation, res.status().as_u16(), started.elapsed());
+    res
+}
+
 /// The bearer token of a request: `Authorization: Bearer <jwt>` or the raw
 /// `X-AadUserTicket: <jwt>`.
 pub fn bearer(headers: &HeaderMap) -> Option<String> {

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod body;
 pub mod callbacks;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod downloads;
@@ -15,8 +16,10 @@ pub mod hashpool;
 pub mod http;
 pub mod insights;
 pub mod listcache;
+pub mod metrics;
 pub mod netguard;
 pub mod openapi;
+pub mod ops;
 pub mod private_files;
 pub mod ratelimit;
 pub mod serve;
@@ -62,6 +65,11 @@ pub struct State {
     pub store_products: store_api::ProductCache,
     /// Store API answers by query and data version.
     pub store_results: store_api::ResultCache,
+    /// What `/metrics` shows.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Set when the process is asked to stop: `/readyz` fails from then on,
+    /// so a load balancer stops sending before the listener closes.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl State {
@@ -69,8 +77,10 @@ impl State {
     /// a heavy preview or Store answer never holds a request thread. The
     /// query stops when the caller stops waiting (a timeout, a dropped
     /// request).
+    /// `kind` names the query in `openinsights_query_duration_seconds`.
     pub async fn on_query_runtime<T: Send + 'static>(
         &self,
+        kind: &'static str,
         work: impl std::future::Future<Output = Result<T, engine::EngineError>> + Send + 'static,
     ) -> Result<T, engine::EngineError> {
         /// Aborts the task when dropped before it finished.
@@ -80,12 +90,15 @@ impl State {
                 self.0.abort();
             }
         }
+        let started = std::time::Instant::now();
         let task = self.queries.spawn(work);
         let _abort = AbortOnDrop(task.abort_handle());
-        match task.await {
+        let result = match task.await {
             Ok(result) => result,
             Err(e) => Err(engine::EngineError::Interrupted(e.to_string())),
-        }
+        };
+        self.metrics.query(kind, started.elapsed());
+        result
     }
 }
 

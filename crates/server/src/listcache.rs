@@ -41,6 +41,11 @@ impl ListCache {
         }
     }
 
+    /// False with PostgreSQL (several writers): nothing is cached.
+    pub fn enabled(&self) -> bool {
+        self.enabled && self.budget > 0
+    }
+
     /// Bytes held now.
     pub fn bytes(&self) -> usize {
         self.tenants.lock().unwrap_or_else(|p| p.into_inner()).bytes

@@ -187,7 +187,7 @@ pub fn router(state: Shared) -> Router {
         .merge(crate::downloads::routes())
         .merge(crate::openapi::routes())
         .merge(crate::admin::routes(Arc::clone(&state)))
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(crate::ops::routes())
         .fallback(crate::http::not_found)
         .method_not_allowed_fallback(|| async {
             crate::error::ApiError::new(
@@ -195,6 +195,10 @@ pub fn router(state: Shared) -> Router {
                 "This method is not allowed on this path",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::http::measure,
+        ))
         .layer(axum::middleware::from_fn(crate::http::correlate))
         .with_state(state)
 }
@@ -202,7 +206,12 @@ pub fn router(state: Shared) -> Router {
 /// Starts a server; returns once it accepts connections.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let store = open_store(&config).await?;
-    let data = engine::DataStore::local(&config.data_dir).context("opening the data directory")?;
+    let data = config.storage.open(&config.data_dir).with_context(|| {
+        format!(
+            "opening the object store {}",
+            config.storage.describe(&config.data_dir)
+        )
+    })?;
     let memory = (config.limits.query_memory_mb > 0)
         .then(|| config.limits.query_memory_mb.saturating_mul(1 << 20));
     let engine =
@@ -230,8 +239,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let admin_hash = admin_hash(&config, &store, &wall).await?;
     let min_start_lead = chrono::Duration::from_std(config.min_start_lead()?)
         .context("min_start_lead is too long")?;
-    let clock = config.service_clock()?;
+    let clock = crate::cluster::service_clock(&config, &store, &wall).await?;
     let deliveries = Arc::new(tokio::sync::Notify::new());
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let scheduler = {
         let r = &config.reports;
         let notify = Arc::clone(&deliveries);
@@ -249,7 +259,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                     ..scheduler::SchedulerConfig::default()
                 },
             )
-            .on_finish(move || notify.notify_waiters()),
+            .on_finish(move || notify.notify_waiters())
+            .observe(Arc::clone(&metrics) as Arc<dyn scheduler::Observer>),
         )
     };
     let link_key = link_key(&store, &wall).await?;
@@ -281,6 +292,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         store_results: crate::store_api::ResultCache::new(
             config.store_api.result_cache_mb.saturating_mul(1 << 20),
         ),
+        metrics,
+        draining: std::sync::atomic::AtomicBool::new(false),
         tokens,
         engine,
         store,

@@ -328,6 +328,18 @@ impl Store {
         from_opt_secs(row.try_get("due")?)
     }
 
+    /// How many executions are due and waiting (Pending, due at or before
+    /// `now`, service time): the scheduler's backlog.
+    pub async fn executions_waiting(&self, now: DateTime<Utc>) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM executions WHERE status = 'Pending' AND due_time <= $1",
+        )
+        .bind(to_secs(now))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Any execution of any tenant by id (the download endpoint's signed
     /// link names only the execution).
     pub async fn execution_by_id(&self, id: &str) -> Result<Option<Execution>> {

@@ -42,10 +42,19 @@ pub fn new_part_path(dataset: &str, tenant: &TenantId, partition: &str) -> Strin
     )
 }
 
-/// Where an execution's report file lives.
-pub fn report_file(tenant: &str, report: &str, execution: &str, format: FileFormat) -> String {
+/// Where an attempt of an execution writes its report file. Each attempt
+/// has its own name, so a worker that lost its lease but still uploads
+/// can never overwrite the file another worker's completion recorded (and
+/// hashed).
+pub fn report_file(
+    tenant: &str,
+    report: &str,
+    execution: &str,
+    attempt: i64,
+    format: FileFormat,
+) -> String {
     format!(
-        "reports/{tenant}/{report}/{execution}.{}",
+        "reports/{tenant}/{report}/{execution}-{attempt}.{}",
         format.extension()
     )
 }
@@ -85,8 +94,8 @@ mod tests {
         );
         assert!(new_part_path("ISVUsage", &t, "month=2026-11").ends_with(".parquet"));
         assert_eq!(
-            report_file("t", "r", "e", FileFormat::Tsv),
-            "reports/t/r/e.tsv"
+            report_file("t", "r", "e", 2, FileFormat::Tsv),
+            "reports/t/r/e-2.tsv"
         );
         assert_eq!(
             cab_file(&t, "k"),

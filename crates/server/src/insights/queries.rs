@@ -96,7 +96,11 @@ pub(crate) async fn list_queries(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let key = raw.clone().unwrap_or_default();
-    if let Some(bytes) = state.list_cache.get(caller.tenant(), &key) {
+    let cached = state.list_cache.get(caller.tenant(), &key);
+    if state.list_cache.enabled() {
+        state.metrics.cache("query_lists", cached.is_some());
+    }
+    if let Some(bytes) = cached {
         return Ok(crate::error::json_bytes(StatusCode::OK, bytes));
     }
     let params = InsightsParams::parse(raw);
@@ -198,7 +202,7 @@ pub(crate) async fn test_query(
         base_rows_only: false,
     };
     let (engine, query) = (state.engine.clone(), plan.clone());
-    let run = state.on_query_runtime(async move {
+    let run = state.on_query_runtime("preview", async move {
         let stream = engine.execute(&tenant, &query, &opts).await?;
         let batches: Vec<_> = stream
             .try_collect()

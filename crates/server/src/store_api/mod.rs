@@ -144,10 +144,12 @@ async fn handle(
         "{tenant}\n{}@{version}\n{}\n{:?}",
         query.plan.dataset, query.plan, query.window
     );
+    let missed = std::sync::atomic::AtomicBool::new(false);
     let run = async {
         state
             .store_results
             .get_or_run(key, || {
+                missed.store(true, std::sync::atomic::Ordering::Relaxed);
                 let (engine, tenant, plan, opts) = (
                     state.engine.clone(),
                     tenant_id.clone(),
@@ -156,7 +158,7 @@ async fn handle(
                 );
                 // On the query runtime: a heavy answer never holds a
                 // request thread.
-                state.on_query_runtime(async move {
+                state.on_query_runtime("store", async move {
                     engine
                         .dataframe(&tenant, &plan, &opts)
                         .await?
@@ -168,7 +170,11 @@ async fn handle(
             .await
     };
     let batches = match tokio::time::timeout(QUERY_BUDGET, run).await {
-        Ok(r) => r?,
+        Ok(r) => {
+            let hit = !missed.load(std::sync::atomic::Ordering::Relaxed);
+            state.metrics.cache("store_answers", hit);
+            r?
+        }
         Err(_) => {
             return Err(ApiError::new(
                 ErrorCode::Timeout,

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod insights;
 mod isolation;
+mod ops;
 mod reports;
 mod security;
 mod store_api;
