@@ -535,13 +535,25 @@ impl<'a> Loader<'a> {
         write_batch(self.store, partition, &batch).await
     }
 
-    /// Reads one file into the batch.
+    /// Reads one file into the batch (its format from its name).
     pub async fn read_file(&mut self, path: &std::path::Path) -> Result<()> {
         let shown = path.display().to_string();
-        match Format::from_path(path)? {
-            Format::Csv => self.read_csv(path, &shown).await,
-            Format::Ndjson => self.read_ndjson(path, &shown).await,
-            Format::Parquet => self.read_parquet(path, &shown).await,
+        self.read_file_as(path, Format::from_path(path)?, &shown)
+            .await
+    }
+
+    /// Reads one file of a known format into the batch; messages name it
+    /// `shown` (an upload has no file name of its own).
+    pub async fn read_file_as(
+        &mut self,
+        path: &std::path::Path,
+        format: Format,
+        shown: &str,
+    ) -> Result<()> {
+        match format {
+            Format::Csv => self.read_csv(path, shown).await,
+            Format::Ndjson => self.read_ndjson(path, shown).await,
+            Format::Parquet => self.read_parquet(path, shown).await,
         }
     }
 
@@ -551,8 +563,13 @@ impl<'a> Loader<'a> {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
+        // Records end at LF only, so the reader counts lines as an editor
+        // does for LF and CRLF files alike (with its default terminator a
+        // CRLF record is reported a line early); the CR it leaves on each
+        // line's last field is dropped below.
         let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(std::io::BufReader::new(file));
         let header: Vec<String> = reader
             .headers()
@@ -560,7 +577,11 @@ impl<'a> Loader<'a> {
                 EngineError::BadInput(format!("{shown}: cannot read the header row: {e}"))
             })?
             .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .map(|h| {
+                h.trim_start_matches('\u{feff}')
+                    .trim_end_matches('\r')
+                    .to_string()
+            })
             .collect();
         let map = self.map_header(shown, header.iter().map(String::as_str))?;
         let mut record = csv::StringRecord::new();
@@ -574,8 +595,23 @@ impl<'a> Loader<'a> {
                 }
             }
             let line = record.position().map_or(0, |p| p.line());
+            if record.len() == 1 && record.iter().all(|f| f == "\r") {
+                continue; // a blank CRLF line
+            }
+            if record.len() != header.len() {
+                return Err(EngineError::BadInput(format!(
+                    "{shown}:{line}: {} fields, but the header row has {}",
+                    record.len(),
+                    header.len()
+                )));
+            }
             let mut cells = vec![Cell::Null; self.columns.len()];
-            for (field, &idx) in record.iter().zip(&map) {
+            let last = record.len().saturating_sub(1);
+            for (i, (field, &idx)) in record.iter().zip(&map).enumerate() {
+                let field = match i == last {
+                    true => field.strip_suffix('\r').unwrap_or(field),
+                    false => field,
+                };
                 let column = self.columns[idx];
                 match convert_text(field, column.ty) {
                     Some(cell) => cells[idx] = cell,

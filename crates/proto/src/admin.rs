@@ -144,3 +144,33 @@ pub struct Readiness {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// `POST /admin/v1/tenants/{tenant}/datasets/{dataset}/rows`: what a load did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedItem {
+    pub dataset: String,
+    pub rows_loaded: u64,
+    /// The dataset's version after the load (answers cached under older
+    /// versions are never served again).
+    pub version: u64,
+    pub elapsed_ms: u64,
+}
+
+/// `GET /admin/v1/tenants/{tenant}/datasets`: one dataset's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetStateItem {
+    pub dataset: String,
+    pub rows: u64,
+    /// 0 when nothing was ever loaded.
+    pub version: u64,
+    /// RFC 3339; null when nothing was ever loaded.
+    pub last_load_time: Option<String>,
+}
+
+/// A bare `{"value": [...]}` list (the admin data API's lists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueList<T> {
+    pub value: Vec<T>,
+}

@@ -128,6 +128,9 @@ pub struct LimitsConfig {
     /// MiB a query may use while it runs (sorts and aggregations spill or
     /// fail naming the limit beyond it); 0 = no limit.
     pub query_memory_mb: usize,
+    /// MiB one data upload may have (after gzip decompression); it is
+    /// spooled to `<data_dir>/uploads`, so this bounds disk, not memory.
+    pub max_upload_mb: usize,
 }
 
 impl Default for LimitsConfig {
@@ -139,6 +142,7 @@ impl Default for LimitsConfig {
             max_connections: 1024,
             list_cache_mb: 64,
             query_memory_mb: 1024,
+            max_upload_mb: 16 * 1024,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod body;
 pub mod callbacks;
 pub mod cluster;
 pub mod config;
+pub mod data_api;
 pub mod demo;
 pub mod downloads;
 pub mod error;

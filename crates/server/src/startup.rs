@@ -206,6 +206,8 @@ pub fn router(state: Shared) -> Router {
 /// Starts a server; returns once it accepts connections.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let store = open_store(&config).await?;
+    // Uploads a previous run was spooling when it stopped are of no use.
+    let _ = std::fs::remove_dir_all(config.data_dir.join("uploads"));
     let data = config.storage.open(&config.data_dir).with_context(|| {
         format!(
             "opening the object store {}",

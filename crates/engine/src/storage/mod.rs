@@ -83,6 +83,14 @@ pub struct Manifest {
     pub removed: Vec<RemovedFile>,
 }
 
+/// What [`DataStore::dataset_status`] answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatasetStatus {
+    pub version: u64,
+    pub rows: u64,
+    pub last_load: Option<DateTime<Utc>>,
+}
+
 /// How long unreferenced files survive: longer than any query or upload.
 pub const GARBAGE_GRACE: chrono::Duration = chrono::Duration::hours(1);
 
@@ -197,6 +205,35 @@ impl DataStore {
             })
             .max()
             .unwrap_or(0))
+    }
+
+    /// A dataset's state for one tenant: the current version, its live
+    /// rows and when that version was committed (`None`: never loaded).
+    pub async fn dataset_status(&self, dataset: &str, tenant: &TenantId) -> Result<DatasetStatus> {
+        let dir = layout::manifest_dir(dataset, tenant);
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&dir)).try_collect().await?;
+        let latest = metas
+            .iter()
+            .filter_map(|m| {
+                let v = m
+                    .location
+                    .filename()?
+                    .strip_suffix(".json")?
+                    .parse::<u64>()
+                    .ok()?;
+                Some((v, m.last_modified))
+            })
+            .max_by_key(|(v, _)| *v);
+        let Some((version, committed)) = latest else {
+            return Ok(DatasetStatus::default());
+        };
+        let manifest = self.manifest(dataset, tenant).await?;
+        Ok(DatasetStatus {
+            version: manifest.version.max(version),
+            rows: manifest.files.iter().map(|f| f.rows).sum(),
+            last_load: Some(committed),
+        })
     }
 
     /// The latest committed manifest (version 0, no files, if none).

@@ -326,3 +326,38 @@ async fn invalid_tenant_ids_cannot_escape_the_layout() {
     }
     assert!(engine::TenantId::parse("72f988bf-86f1-41af-91ab-2d7cd011db47").is_ok());
 }
+
+/// Lines are numbered as an editor shows them (the header is line 1),
+/// whether the file ends its lines with LF or CRLF, also after a quoted
+/// value spanning lines.
+#[tokio::test]
+async fn bad_values_name_the_editor_line_with_lf_or_crlf() {
+    for eol in ["\n", "\r\n"] {
+        let f = Fixture::new();
+        let text = [
+            "CustomerName,Month,PaidAvailableUnits",
+            "A,2024-03-01,5",
+            "\"two",
+            "lines\",2024-03-01,6",
+            "B,2024-03-01,abc",
+            "",
+        ]
+        .join(eol);
+        let path = f.file("eol.csv", text.as_bytes());
+        let err = f
+            .load("acme", "OfficeUsage", &[path], LoadMode::Append)
+            .await
+            .unwrap_err();
+        let EngineError::BadValues(bad) = err else {
+            panic!("{err}")
+        };
+        let shown = f.dir.path().join("eol.csv").display().to_string();
+        assert_eq!(
+            bad.problems,
+            [format!(
+                "{shown}:5: column 'PaidAvailableUnits': 'abc' is not a valid int"
+            )],
+            "line ends {eol:?}"
+        );
+    }
+}

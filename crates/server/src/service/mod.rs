@@ -12,6 +12,7 @@
 //! - `queries` and `reports`: the Insights API's rules for saved queries and
 //!   reports (names, schedules, delivery settings, pause and resume).
 
+pub mod data;
 pub mod identity;
 pub mod keys;
 pub mod queries;
