@@ -65,6 +65,13 @@ pub struct IngestArgs {
     /// Replace all of the tenant's rows of the dataset instead of appending.
     #[arg(long)]
     pub replace_all: bool,
+    /// Load through this server's admin data API instead of writing the
+    /// data directory (each file is one atomic load).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// With --url: the file holding the admin token, or - for stdin.
+    #[arg(long, value_name = "PATH", requires = "url")]
+    pub admin_token_file: Option<PathBuf>,
     /// Files to load: .csv (header row), .ndjson/.jsonl/.json, .parquet.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -208,6 +215,9 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         (None, true) => LoadMode::ReplaceAll,
         (None, false) => LoadMode::Append,
     };
+    if let Some(url) = &args.url {
+        return crate::remote_ingest::ingest(&args, url, mode);
+    }
     let (tenant, dataset) = match (TenantId::parse(&args.tenant), dataset(&args.dataset)) {
         (Ok(t), Ok(d)) => (t, d),
         (Err(e), _) | (_, Err(e)) => return report(e),

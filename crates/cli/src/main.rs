@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `ops` | `serve`, `tenant`/`app`/`user`/`keys` (identity over a data dir) |
 //! | `data` | `ingest`, `seed`, `query run` (operator commands over a data dir) |
+//! | `remote_ingest` | `ingest --url` (loads through the admin data API) |
 //! | `client` | `login`, `query`, `report`, `executions`, `download`, `store`, `demo` (API client) |
 //! | (here) | `datasets` (the catalog), `query check` (the checker), argument parsing |
 //!
@@ -14,6 +15,7 @@
 mod client;
 mod data;
 mod ops;
+mod remote_ingest;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 
 mod client;
 mod crash;
+mod remote_ingest;
 mod serve;
 
 use std::io::Write;

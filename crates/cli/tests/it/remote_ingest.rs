@@ -1,0 +1,106 @@
+//! `openinsights ingest --url` against a running `serve`: a file loaded
+//! through the admin data API, a bad one refused with its line, and the
+//! token taken from a file or stdin only.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::serve::serve;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_openinsights"))
+}
+
+#[test]
+fn ingest_through_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &dir.path().join("server.log"));
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("demo-credentials.json")).unwrap())
+            .unwrap();
+    let tenant = creds["tenantId"].as_str().unwrap();
+    let good = dir.path().join("rows.csv");
+    let mut f = std::fs::File::create(&good).unwrap();
+    writeln!(f, "CustomerName,Month,PaidAvailableUnits").unwrap();
+    for i in 0..50_000 {
+        writeln!(f, "remote{i},2024-01-01,{i}").unwrap();
+    }
+    drop(f);
+    let token_file = data.join("admin-token");
+    let out = bin()
+        .args([
+            "ingest",
+            "--url",
+            &s.url,
+            "--tenant",
+            tenant,
+            "--dataset",
+            "officeusage",
+        ])
+        .arg("--admin-token-file")
+        .arg(&token_file)
+        .arg(&good)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("loaded 50000 rows"), "{stderr}");
+    assert!(stderr.contains("into OfficeUsage"), "{stderr}");
+
+    // A bad value: exit 2 and the line as an editor numbers it; the token
+    // read from stdin.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "CustomerName,Month,PaidAvailableUnits\r\nx,2024-01-01,1\r\ny,2024-13-01,2\r\n",
+    )
+    .unwrap();
+    let mut child = bin()
+        .args([
+            "ingest",
+            "--url",
+            &s.url,
+            "--tenant",
+            tenant,
+            "--dataset",
+            "OfficeUsage",
+        ])
+        .args(["--admin-token-file", "-"])
+        .arg(&bad)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(std::fs::read(&token_file).unwrap().as_slice())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("body:3: column 'Month': '2024-13-01'"),
+        "{stderr}"
+    );
+
+    // Without a token source, a clear usage error before any request.
+    let out = bin()
+        .args([
+            "ingest",
+            "--url",
+            &s.url,
+            "--tenant",
+            tenant,
+            "--dataset",
+            "OfficeUsage",
+        ])
+        .arg(&good)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--admin-token-file"), "{stderr}");
+}
