@@ -23,6 +23,9 @@ pub mod store_answer;
 pub mod store_demo;
 pub mod writer;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use datafusion::arrow;
 pub use error::{EngineError, Result};
 pub use exec::{Engine, ExecOptions};

@@ -157,3 +157,67 @@ pub async fn postgres_url() -> String {
     .expect("create a test database");
     format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
 }
+
+/// A TCP forwarder in front of PostgreSQL that can be cut (every
+/// connection dropped, nothing accepted) and restored on the same port:
+/// a network partition between one replica and its database. Each
+/// connection is piped to the target as it comes.
+pub struct Link {
+    /// The loopback port to connect to instead of the target's.
+    pub port: u16,
+    target: String,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Link {
+    /// A link in front of the server of a `postgres://user@127.0.0.1:port/db`
+    /// URL, and the same URL through the link.
+    pub async fn to_postgres(url: &str) -> (Link, String) {
+        let (prefix, rest) = url.split_once("@127.0.0.1:").expect("a loopback URL");
+        let (port, db) = rest.split_once('/').expect("a database name");
+        let link = Link::new(&format!("127.0.0.1:{port}")).await;
+        let through = format!("{prefix}@127.0.0.1:{}/{db}", link.port);
+        (link, through)
+    }
+
+    /// Forwards a free loopback port to `target` (`host:port`).
+    pub async fn new(target: &str) -> Link {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut link = Link {
+            port: listener.local_addr().unwrap().port(),
+            target: target.to_string(),
+            tasks: tokio::task::JoinSet::new(),
+        };
+        link.serve(listener);
+        link
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let target = self.target.clone();
+        self.tasks.spawn(async move {
+            let mut pipes = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                pipes.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops every connection and stops accepting.
+    pub fn cut(&mut self) {
+        // Aborting the accept task drops its tokio::task::JoinSet, which aborts the pipes.
+        self.tasks.abort_all();
+    }
+
+    /// Accepts (and forwards) again on the same port.
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.serve(listener);
+    }
+}

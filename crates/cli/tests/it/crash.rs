@@ -80,14 +80,14 @@ fn kill(s: &mut Server) {
 }
 
 /// A pseudo-random delay in [lo, hi) ms (time-seeded; printed for replay).
-fn jitter(state: &mut u64, lo: u64, hi: u64) -> Duration {
+pub fn jitter(state: &mut u64, lo: u64, hi: u64) -> Duration {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;
     Duration::from_millis(lo + *state % (hi - lo))
 }
 
-async fn token(
+pub async fn token(
     http: &reqwest::Client,
     url: &str,
     tenant: &str,

@@ -5,6 +5,7 @@
 mod client;
 mod crash;
 mod remote_ingest;
+mod replicas;
 mod serve;
 
 use std::io::Write;

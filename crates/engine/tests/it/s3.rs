@@ -2,99 +2,14 @@
 //! server: moto, installed by this test into a venv (PyPI) and started on
 //! 127.0.0.1 for the duration of the test.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use engine::ingest::{LoadMode, load_files};
+use engine::testing::start_moto;
 use engine::writer::{FileFormat, WriteOptions, write_stream};
 use engine::{DataStore, Engine, ExecOptions, S3Config};
 use object_store::{PutMode, PutOptions, PutPayload};
 use query::Catalog;
 
 use crate::support::{t, tenant};
-
-/// The venv with moto's server, created once per target directory.
-fn moto_server_binary() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let venv = base.join("test-tools/moto-venv");
-    let server = venv.join("bin/moto_server");
-    if !server.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed for the S3 test");
-        assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "moto[server]"])
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "pip install moto[server] failed");
-    }
-    server
-}
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn http(port: u16, request: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-fn start_moto(bucket: &str) -> Moto {
-    let server = moto_server_binary();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let created = http(
-            port,
-            &format!(
-                "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            ),
-        );
-        if created.is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-            return moto;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "moto did not come up on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn load_and_query_through_an_s3_bucket() {

@@ -5,58 +5,9 @@
 use std::sync::atomic::Ordering;
 
 use reqwest::StatusCode;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use store::testing::Link;
 
 use crate::support::*;
-
-/// A TCP forwarder in front of PostgreSQL that can be cut (every
-/// connection dropped, nothing accepted) and restored on the same port:
-/// a network partition between one replica and its database.
-struct Link {
-    port: u16,
-    target: String,
-    tasks: JoinSet<()>,
-}
-
-impl Link {
-    async fn new(target: &str) -> Link {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut link = Link {
-            port: listener.local_addr().unwrap().port(),
-            target: target.to_string(),
-            tasks: JoinSet::new(),
-        };
-        link.serve(listener);
-        link
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let target = self.target.clone();
-        self.tasks.spawn(async move {
-            let mut pipes = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                pipes.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-    }
-
-    /// Drops every connection and stops accepting.
-    fn cut(&mut self) {
-        // Aborting the accept task drops its JoinSet, which aborts the pipes.
-        self.tasks.abort_all();
-    }
-
-    async fn restore(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        self.serve(listener);
-    }
-}
 
 async fn readyz(server: &TestServer) -> (StatusCode, serde_json::Value) {
     let a = answer(
@@ -87,11 +38,7 @@ async fn readyz_becomes(server: &TestServer, want: StatusCode) -> serde_json::Va
 
 #[tokio::test]
 async fn readyz_follows_the_database_and_shutdown() {
-    let direct = store::testing::postgres_url().await;
-    let (prefix, rest) = direct.split_once("@127.0.0.1:").unwrap();
-    let (port, db) = rest.split_once('/').unwrap();
-    let mut link = Link::new(&format!("127.0.0.1:{port}")).await;
-    let through_link = format!("{prefix}@127.0.0.1:{}/{db}", link.port);
+    let (mut link, through_link) = Link::to_postgres(&store::testing::postgres_url().await).await;
     let server = TestServer::start_with(Db::Sqlite, |c| {
         c.database_url = Some(through_link.clone());
     })
