@@ -335,3 +335,60 @@ async fn serve_first_start_identity_commands_shutdown_and_no_secret_in_the_logs(
         );
     }
 }
+
+/// On SIGTERM a replica first fails `/readyz` (still serving everything
+/// else, so a load balancer can move away), then after `drain_secs` stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_fails_readiness_first_then_drains_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-demo",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("OPENINSIGHTS__DRAIN_SECS", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = listening_url(&mut child);
+    let s = Serve { child, url };
+    let http = reqwest::Client::new();
+    let ready = http.get(format!("{}/readyz", s.url)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let sent = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &s.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let draining = http.get(format!("{}/readyz", s.url)).send().await.unwrap();
+    assert_eq!(draining.status(), 503);
+    let body: Value = draining.json().await.unwrap();
+    assert_eq!(body["reason"], "the replica is shutting down");
+    let health = http.get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert_eq!(health.status(), 200, "still serving while draining");
+    let mut s = s;
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        sent.elapsed() >= Duration::from_secs(2),
+        "stopped before the drain delay"
+    );
+}
