@@ -77,7 +77,7 @@ DB="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 echo "== seeding $ROWS OfficeUsage rows into a local directory and into the bucket"
 "$BIN" seed --data-dir "$WORK/local" --tenant bench --rows "$ROWS" --dataset OfficeUsage 2>&1 | sed 's/^/   local: /'
 "$BIN" seed --s3-bucket bench --s3-endpoint "$S3" --tenant bench --rows "$ROWS" --dataset OfficeUsage 2>&1 | sed 's/^/   s3:    /'
-Q="SELECT CustomerName, Month, WorkloadName, TotalMonthlyActiveUsers, TotalPaidAvailableUnits FROM OfficeUsage"
+Q="SELECT CustomerTenantId, CustomerName, WorkloadName, Month, PaidAvailableUnits, MonthlyActiveUsers FROM OfficeUsage"
 export_runs() { # label args... → 3 wall times in ms
   for i in 1 2 3; do
     local t0 t1
@@ -167,7 +167,7 @@ curl -s -o /dev/null -X POST "http://127.0.0.1:$UPLOAD_PORT/admin/v1/tenants" -H
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$UPID/status"; }
 upload() { # file → "rows ms"
   curl -s -X POST "http://127.0.0.1:$UPLOAD_PORT/admin/v1/tenants/upload/datasets/OfficeUsage/rows" \
-    -H "Authorization: Bearer $ADMIN" -H 'Content-Type: text/csv' --data-binary @"$1" \
+    -H "Authorization: Bearer $ADMIN" -H 'Content-Type: text/csv' -T "$1" \
     | python3 -c "import json,sys; a=json.load(sys.stdin); print(a.get('rowsLoaded'), a.get('elapsedMs'), a.get('message',''))"
 }
 BASE_KB=$(hwm)
@@ -181,7 +181,7 @@ import sys
 rows, local_ms, s3_ms, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 direct, lb1, lb3 = (a.split() for a in sys.argv[5:8])
 base_kb, small, small_kb, big, big_kb, upload_mb = sys.argv[8:14]
-print(f"\n1. Export of {rows:,} rows ({size / 2**20:.0f} MiB of CSV), median of 3 runs")
+print(f"\n1. Export of {rows:,} rows, 6 columns ({size / 2**20:.0f} MiB of CSV), median of 3 runs")
 print(f"{'from':<18} {'seconds':>8} {'rows/s':>12} {'ratio':>6}")
 for name, ms in (("local directory", local_ms), ("S3 bucket (moto)", s3_ms)):
     print(f"{name:<18} {ms / 1000:>8.2f} {rows / (ms / 1000):>12,.0f} {ms / local_ms:>6.2f}")

@@ -12,6 +12,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 use engine::ingest::{LoadMode, load_files};
+use engine::schema::dataset;
 use engine::writer::{FileFormat, WriteOptions, write_stream};
 use engine::{DataStore, Engine, EngineError, ExecOptions, TenantId};
 use query::Catalog;
@@ -141,28 +142,6 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the async runtime")
-}
-
-/// A dataset by name or alias, or the error naming the closest one.
-/// A dataset of the Insights catalog or of the Store API's (`store_*`).
-pub fn dataset(name: &str) -> Result<&'static query::catalog::Dataset, EngineError> {
-    let catalog = query::builtin();
-    let store = query::storeapi::store_catalog();
-    catalog
-        .dataset(name)
-        .or_else(|| store.dataset(name))
-        .ok_or_else(|| EngineError::UnknownDataset {
-            name: name.to_string(),
-            suggestion: query::suggest::closest(
-                name,
-                catalog
-                    .datasets()
-                    .iter()
-                    .chain(store.datasets())
-                    .map(|d| d.name.as_str()),
-            )
-            .map(str::to_string),
-        })
 }
 
 /// `2024-01-01..2024-03-31` or `2024-01..2024-03` (whole months).

@@ -161,7 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets { name, json, .. } => {
             let datasets: Vec<&Dataset> = match &name {
                 None => catalog.datasets().iter().collect(),
-                Some(n) => match data::dataset(n) {
+                Some(n) => match engine::schema::dataset(n) {
                     Ok(d) => vec![d],
                     Err(e) => return data::report(e),
                 },

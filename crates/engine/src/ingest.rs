@@ -37,6 +37,15 @@ use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 /// How many bad values are listed before the rest are only counted.
 pub const MAX_REPORTED: usize = 20;
 
+/// Rows held in column builders across all partitions before the fullest
+/// partition's are encoded: a load spanning many months needs no more
+/// memory than one spanning a few.
+const MAX_BUFFERED_ROWS: usize = 4 * FLUSH_ROWS;
+
+/// Bytes of encoded, not yet written row groups across all partitions
+/// before the largest is closed early (smaller row groups, bounded memory).
+const MAX_ENCODING_BYTES: usize = 64 << 20;
+
 /// Rows buffered per partition before they are written as a row group.
 const FLUSH_ROWS: usize = 128 * 1024;
 
@@ -329,6 +338,8 @@ pub struct Loader<'a> {
     partitions: BTreeMap<String, Partition>,
     bad: BadValues,
     rows: u64,
+    /// Rows in the partitions' builders, not yet encoded.
+    buffered: usize,
 }
 
 struct Partition {
@@ -374,6 +385,7 @@ impl<'a> Loader<'a> {
             partitions: BTreeMap::new(),
             bad: BadValues::default(),
             rows: 0,
+            buffered: 0,
         })
     }
 
@@ -460,11 +472,52 @@ impl<'a> Loader<'a> {
         partition.builders.push_row(cells.iter().map(Cell::as_ref));
         partition.rows += 1;
         self.rows += 1;
+        self.buffered += 1;
         if partition.builders.rows >= FLUSH_ROWS {
+            self.buffered -= partition.builders.rows;
             let batch = partition.builders.finish(&self.schema)?;
             write_batch(self.store, partition, &batch).await?;
+            self.bound_encoding().await?;
+        } else if self.buffered >= MAX_BUFFERED_ROWS {
+            self.encode_fullest().await?;
+            self.bound_encoding().await?;
         }
         Ok(())
+    }
+
+    /// Encodes the rows of the partition holding the most.
+    async fn encode_fullest(&mut self) -> Result<()> {
+        let Some(partition) = self.partitions.values_mut().max_by_key(|p| p.builders.rows) else {
+            return Ok(());
+        };
+        self.buffered -= partition.builders.rows;
+        let batch = partition.builders.finish(&self.schema)?;
+        write_batch(self.store, partition, &batch).await
+    }
+
+    /// Closes the largest open row groups until the encoded bytes waiting
+    /// in all writers are within [`MAX_ENCODING_BYTES`].
+    async fn bound_encoding(&mut self) -> Result<()> {
+        loop {
+            let waiting: usize = self
+                .partitions
+                .values()
+                .filter_map(|p| p.writer.as_ref())
+                .map(AsyncArrowWriter::in_progress_size)
+                .sum();
+            if waiting <= MAX_ENCODING_BYTES {
+                return Ok(());
+            }
+            let largest = self
+                .partitions
+                .values_mut()
+                .filter_map(|p| p.writer.as_mut())
+                .max_by_key(|w| w.in_progress_size());
+            match largest {
+                Some(writer) if writer.in_progress_size() > 0 => writer.flush().await?,
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Adds already-typed batches (the demo generator's path): every column
@@ -532,7 +585,8 @@ impl<'a> Loader<'a> {
         );
         partition.rows += batch.num_rows() as u64;
         self.rows += batch.num_rows() as u64;
-        write_batch(self.store, partition, &batch).await
+        write_batch(self.store, partition, &batch).await?;
+        self.bound_encoding().await
     }
 
     /// Reads one file into the batch (its format from its name).
@@ -993,9 +1047,12 @@ async fn write_batch(
     batch: &RecordBatch,
 ) -> Result<()> {
     if partition.writer.is_none() {
-        let object = BufWriter::new(
+        // The smallest part an S3 multipart upload allows: each open
+        // partition holds at most this much before it is uploaded.
+        let object = BufWriter::with_capacity(
             store.object_store().clone(),
             Path::from(partition.path.as_str()),
+            5 << 20,
         );
         partition.writer = Some(AsyncArrowWriter::try_new(
             object,

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use query::Catalog;
 use query::catalog::{Column, ColumnType, Dataset};
+
+use crate::error::{EngineError, Result};
 
 pub fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
@@ -42,4 +45,27 @@ pub fn read_schema(dataset: &Dataset) -> SchemaRef {
         })
         .collect();
     Arc::new(Schema::new(fields))
+}
+
+/// A dataset rows can be loaded into, by name or alias in any case: one of
+/// the Insights catalog or of the Store API's (`store_*`); unknown, the
+/// error names the closest.
+pub fn dataset(name: &str) -> Result<&'static Dataset> {
+    let insights = query::builtin();
+    let store = query::storeapi::store_catalog();
+    insights
+        .dataset(name)
+        .or_else(|| store.dataset(name))
+        .ok_or_else(|| EngineError::UnknownDataset {
+            name: name.to_string(),
+            suggestion: query::suggest::closest(
+                name,
+                insights
+                    .datasets()
+                    .iter()
+                    .chain(store.datasets())
+                    .map(|d| d.name.as_str()),
+            )
+            .map(str::to_string),
+        })
 }

@@ -191,9 +191,12 @@ impl DataStore {
         &self.url
     }
 
-    /// The latest committed manifest version (0 if none): one listing, no
-    /// read. Anything derived from a dataset's rows may be cached under it.
-    pub async fn manifest_version(&self, dataset: &str, tenant: &TenantId) -> Result<u64> {
+    /// The newest manifest's version and when it was written: one listing.
+    async fn latest_manifest(
+        &self,
+        dataset: &str,
+        tenant: &TenantId,
+    ) -> Result<Option<(u64, DateTime<Utc>)>> {
         let dir = layout::manifest_dir(dataset, tenant);
         let metas: Vec<object_store::ObjectMeta> =
             self.store.list(Some(&dir)).try_collect().await?;
@@ -201,36 +204,65 @@ impl DataStore {
             .iter()
             .filter_map(|m| {
                 let name = m.location.filename()?;
-                name.strip_suffix(".json")?.parse::<u64>().ok()
+                let version = name.strip_suffix(".json")?.parse::<u64>().ok()?;
+                Some((version, m.last_modified))
             })
-            .max()
-            .unwrap_or(0))
+            .max_by_key(|(version, _)| *version))
+    }
+
+    async fn read_manifest(
+        &self,
+        dataset: &str,
+        tenant: &TenantId,
+        version: u64,
+    ) -> Result<Manifest> {
+        let bytes = self
+            .store
+            .get(&layout::manifest_path(dataset, tenant, version))
+            .await?
+            .bytes()
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| EngineError::Corrupt {
+            what: format!("manifest {version} of {dataset}/tenant={tenant}"),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The latest committed manifest version (0 if none): one listing, no
+    /// read. Anything derived from a dataset's rows may be cached under it.
+    pub async fn manifest_version(&self, dataset: &str, tenant: &TenantId) -> Result<u64> {
+        Ok(self
+            .latest_manifest(dataset, tenant)
+            .await?
+            .map_or(0, |(version, _)| version))
+    }
+
+    /// What names the current data of a dataset for caching: its version
+    /// and when that version was written (`0` when never loaded). A tenant
+    /// deleted and created again under the same id starts at version 1
+    /// again, but never with the same write time, so an answer cached for
+    /// the old tenant is never taken for the new one's.
+    pub async fn data_stamp(&self, dataset: &str, tenant: &TenantId) -> Result<String> {
+        Ok(match self.latest_manifest(dataset, tenant).await? {
+            Some((version, written)) => {
+                format!(
+                    "{version}@{}",
+                    written.timestamp_nanos_opt().unwrap_or_default()
+                )
+            }
+            None => "0".to_string(),
+        })
     }
 
     /// A dataset's state for one tenant: the current version, its live
     /// rows and when that version was committed (`None`: never loaded).
     pub async fn dataset_status(&self, dataset: &str, tenant: &TenantId) -> Result<DatasetStatus> {
-        let dir = layout::manifest_dir(dataset, tenant);
-        let metas: Vec<object_store::ObjectMeta> =
-            self.store.list(Some(&dir)).try_collect().await?;
-        let latest = metas
-            .iter()
-            .filter_map(|m| {
-                let v = m
-                    .location
-                    .filename()?
-                    .strip_suffix(".json")?
-                    .parse::<u64>()
-                    .ok()?;
-                Some((v, m.last_modified))
-            })
-            .max_by_key(|(v, _)| *v);
-        let Some((version, committed)) = latest else {
+        let Some((version, committed)) = self.latest_manifest(dataset, tenant).await? else {
             return Ok(DatasetStatus::default());
         };
-        let manifest = self.manifest(dataset, tenant).await?;
+        let manifest = self.read_manifest(dataset, tenant, version).await?;
         Ok(DatasetStatus {
-            version: manifest.version.max(version),
+            version,
             rows: manifest.files.iter().map(|f| f.rows).sum(),
             last_load: Some(committed),
         })
@@ -238,31 +270,10 @@ impl DataStore {
 
     /// The latest committed manifest (version 0, no files, if none).
     pub async fn manifest(&self, dataset: &str, tenant: &TenantId) -> Result<Manifest> {
-        let dir = layout::manifest_dir(dataset, tenant);
-        let metas: Vec<object_store::ObjectMeta> =
-            self.store.list(Some(&dir)).try_collect().await?;
-        let latest = metas
-            .iter()
-            .filter_map(|m| {
-                let name = m.location.filename()?;
-                name.strip_suffix(".json")?.parse::<u64>().ok()
-            })
-            .max();
-        let Some(version) = latest else {
-            return Ok(Manifest::default());
-        };
-        let bytes = self
-            .store
-            .get(&layout::manifest_path(dataset, tenant, version))
-            .await?
-            .bytes()
-            .await?;
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| EngineError::Corrupt {
-                what: format!("manifest {version} of {dataset}/tenant={tenant}"),
-                reason: e.to_string(),
-            })?;
-        Ok(manifest)
+        match self.latest_manifest(dataset, tenant).await? {
+            Some((version, _)) => self.read_manifest(dataset, tenant, version).await,
+            None => Ok(Manifest::default()),
+        }
     }
 
     /// Commits a change to the live file set. `change` maps the current

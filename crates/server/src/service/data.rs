@@ -15,29 +15,9 @@ use query::catalog::Dataset;
 use super::{Result, ServiceError};
 
 /// A dataset of the Insights catalog or of the Store API's (`store_*`), by
-/// name or alias in any case.
+/// name or alias in any case; unknown, a 404 naming the closest.
 pub fn dataset(name: &str) -> Result<&'static Dataset> {
-    let insights = query::builtin();
-    let store = query::storeapi::store_catalog();
-    insights
-        .dataset(name)
-        .or_else(|| store.dataset(name))
-        .ok_or_else(|| {
-            let close = query::suggest::closest(
-                name,
-                insights
-                    .datasets()
-                    .iter()
-                    .chain(store.datasets())
-                    .map(|d| d.name.as_str()),
-            );
-            ServiceError::not_found(match close {
-                Some(c) => format!("No dataset '{name}'; did you mean '{c}'?"),
-                None => format!(
-                    "No dataset '{name}'; GET /admin/v1/tenants/{{tenant}}/datasets lists them"
-                ),
-            })
-        })
+    engine::schema::dataset(name).map_err(|e| ServiceError::not_found(e.to_string()))
 }
 
 /// Every dataset rows can be loaded into: the Insights datasets, then the
@@ -251,6 +231,6 @@ mod tests {
         let e = format_of(Some("application/json")).unwrap_err().to_string();
         assert!(e.contains("text/csv, application/x-ndjson"), "{e}");
         let e = dataset("OfficeUsag").unwrap_err().to_string();
-        assert!(e.contains("did you mean 'OfficeUsage'"), "{e}");
+        assert!(e.contains("Did you mean 'OfficeUsage'"), "{e}");
     }
 }

@@ -132,13 +132,14 @@ async fn handle(
         window: query.window.clone(),
         ..engine::ExecOptions::default()
     };
-    // Answers are cached under the dataset's manifest version: a load
-    // makes a new version, so a cached answer is never stale, and paging
-    // through @nextLink runs the query once.
+    // Answers are cached under the dataset's manifest version (and its
+    // write time): a load through any replica makes a new version, so a
+    // cached answer is never stale, and paging through @nextLink runs the
+    // query once.
     let version = state
         .engine
         .store()
-        .manifest_version(&query.plan.dataset, &tenant_id)
+        .data_stamp(&query.plan.dataset, &tenant_id)
         .await?;
     let key = format!(
         "{tenant}\n{}@{version}\n{}\n{:?}",

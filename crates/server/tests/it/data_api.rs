@@ -244,7 +244,7 @@ async fn bad_requests_name_what_is_allowed() {
             "",
             "text/csv",
             404,
-            "did you mean 'OfficeUsage'",
+            "Did you mean 'OfficeUsage'",
         ),
         (
             "OfficeUsage",
