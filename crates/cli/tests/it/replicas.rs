@@ -6,7 +6,9 @@
 //! and scheduled on a fast clock) complete exactly once while replicas are
 //! killed with SIGKILL at random moments and restarted, every file is
 //! downloadable through every replica with its recorded SHA-256, every
-//! completion's callback carries one delivery id; a replica cut off from
+//! completion's callback carries one delivery id; a key rotation and an
+//! app's deletion through one replica hold on the others within seconds;
+//! a replica cut off from
 //! PostgreSQL fails `/readyz` (and HAProxy routes around it) until the
 //! link is back.
 
@@ -556,6 +558,86 @@ async fn three_replicas_behind_haproxy_on_postgres_and_s3() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    // A key rotated through replica 0 signs tokens every replica accepts;
+    // an app deleted through replica 0 is refused by the others within
+    // seconds.
+    let rotated = http
+        .post(format!("{}/admin/v1/keys/rotate", replicas[0].url()))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+    let app: Value = http
+        .post(format!(
+            "{}/admin/v1/tenants/{tenant}/apps",
+            replicas[0].url()
+        ))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "short-lived", "roles": "ExecutiveReportViewer", "apis": "insights"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (app_id, app_secret) = (
+        app["value"][0]["clientId"].as_str().unwrap().to_string(),
+        app["value"][0]["clientSecret"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    let fresh = token(&http, &replicas[0].url(), &tenant, &app_id, &app_secret).await;
+    let status_on = |url: String, token: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{url}/insights/v1/mpn/ScheduledQueries"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    for r in &replicas[1..] {
+        let mut status = 0;
+        for _ in 0..40 {
+            status = status_on(r.url(), fresh.clone()).await;
+            if status == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(status, 200, "a token of the rotated key on {}", r.url());
+    }
+    let deleted = http
+        .delete(format!(
+            "{}/admin/v1/tenants/{tenant}/apps/{app_id}",
+            replicas[0].url()
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let gone = Instant::now();
+    for r in &replicas[1..] {
+        let mut status = 0;
+        for _ in 0..40 {
+            status = status_on(r.url(), fresh.clone()).await;
+            if status == 401 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, 401, "a deleted app's token on {}", r.url());
+    }
+    eprintln!(
+        "a deletion was seen by every replica within {:?}",
+        gone.elapsed()
+    );
 
     // Cut off from PostgreSQL, replica 2 is not ready; HAProxy routes
     // around it; back when the link is.
