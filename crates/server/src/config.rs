@@ -58,13 +58,28 @@ pub struct Config {
 /// Where the bytes live (tenant data, rollups, report files, CAB files):
 /// the data directory by default, or an S3-compatible bucket. Credentials
 /// and a default region come from the usual `AWS_*` variables.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     pub s3_bucket: Option<String>,
     /// For servers other than AWS (`http://127.0.0.1:9000`).
     pub s3_endpoint: Option<String>,
     pub s3_region: Option<String>,
+    /// Static keys (an S3-compatible server's); prefer the `AWS_*`
+    /// variables or an instance role. Never printed.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StorageConfig {
@@ -76,7 +91,8 @@ impl StorageConfig {
                 bucket: bucket.clone(),
                 endpoint: self.s3_endpoint.clone(),
                 region: self.s3_region.clone(),
-                ..engine::S3Config::default()
+                access_key_id: self.s3_access_key_id.clone(),
+                secret_access_key: self.s3_secret_access_key.clone(),
             }),
         }
     }
