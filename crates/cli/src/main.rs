@@ -5,6 +5,7 @@
 //! | `ops` | `serve`, `tenant`/`app`/`user`/`keys` (identity over a data dir) |
 //! | `data` | `ingest`, `seed`, `query run` (operator commands over a data dir) |
 //! | `remote_ingest` | `ingest --url` (loads through the admin data API) |
+//! | `admin_client` | `clock` (the admin API's service clock), the admin token |
 //! | `client` | `login`, `query`, `report`, `executions`, `download`, `store`, `demo` (API client) |
 //! | (here) | `datasets` (the catalog), `query check` (the checker), argument parsing |
 //!
@@ -12,6 +13,7 @@
 //! a request the server refused as invalid or a usage error, 3 a refused
 //! token or role, 4 not found, 1 anything else.
 
+mod admin_client;
 mod client;
 mod data;
 mod ops;
@@ -86,6 +88,8 @@ enum Command {
     /// Load rows into a tenant's dataset from CSV, NDJSON or Parquet files,
     /// in one atomic batch.
     Ingest(data::IngestArgs),
+    /// Show or move a server's service clock (admin API).
+    Clock(admin_client::ClockArgs),
     /// Generate realistic, deterministic demo data for a tenant, replacing
     /// its rows of the chosen datasets.
     Seed(data::SeedArgs),
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest(args) => data::ingest(args),
+        Command::Clock(args) => admin_client::clock(args),
         Command::Seed(args) => data::seed(args),
         Command::Serve(args) => ops::serve(args),
         Command::Tenant { dir, command } => ops::identity(&dir, ops::Identity::Tenant(command)),

@@ -5,8 +5,7 @@
 //! disk with a progress bar; the admin token comes from a file or stdin,
 //! never from the command line (where `ps` would show it).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -14,29 +13,6 @@ use engine::ingest::{Format, LoadMode};
 use futures::StreamExt;
 
 use crate::data::IngestArgs;
-
-/// Where the admin token comes from.
-fn admin_token(source: Option<&Path>) -> anyhow::Result<String> {
-    let text = match source {
-        Some(p) if p.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading the admin token from stdin")?;
-            text
-        }
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("reading the admin token from {}", p.display()))?,
-        None => bail!(
-            "--url needs the admin token: --admin-token-file PATH (e.g. <data dir>/admin-token), or - to read it from stdin"
-        ),
-    };
-    let token = text.trim().to_string();
-    if token.is_empty() {
-        bail!("the admin token file is empty");
-    }
-    Ok(token)
-}
 
 fn content_type(format: Format) -> &'static str {
     match format {
@@ -60,7 +36,7 @@ pub fn ingest(args: &IngestArgs, url: &str, mode: LoadMode) -> anyhow::Result<Ex
             "with --url each file is its own load: replace one file at a time (or append several)"
         );
     }
-    let token = admin_token(args.admin_token_file.as_deref())?;
+    let token = crate::admin_client::admin_token(args.admin_token_file.as_deref())?;
     let base = url.trim_end_matches('/').to_string();
     let runtime = crate::data::runtime()?;
     runtime.block_on(async {

@@ -190,6 +190,32 @@ impl Clock {
         Ok(to)
     }
 
+    /// Takes another process's anchor (a replica moved the shared clock):
+    /// from now on the time is `service + (wall_now - wall) × rate`. Never
+    /// a step back: an anchor behind the current time is ignored (false).
+    pub fn reanchor(&self, wall: DateTime<Utc>, service: DateTime<Utc>) -> bool {
+        {
+            let mut anchor = match self.inner.anchor.write() {
+                Ok(a) => a,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let proposed = Anchor { wall, service };
+            if self.now_from(proposed) <= self.now_from(*anchor) {
+                return false;
+            }
+            *anchor = proposed;
+        }
+        self.inner.changed.notify_waiters();
+        true
+    }
+
+    /// The current anchor: the service time at a wall instant (what a
+    /// replica stores for the others).
+    pub fn anchor_pair(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let a = self.anchor();
+        (a.wall, a.service)
+    }
+
     fn now_from(&self, anchor: Anchor) -> DateTime<Utc> {
         match self.inner.pace {
             Pace::Manual => anchor.service,
@@ -220,6 +246,17 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reanchoring_moves_forward_only() {
+        let c = Clock::manual(at("2026-01-01T00:00:00Z"));
+        assert!(c.reanchor(Utc::now(), at("2026-01-02T00:00:00Z")));
+        assert_eq!(c.now(), at("2026-01-02T00:00:00Z"));
+        assert!(!c.reanchor(Utc::now(), at("2026-01-01T12:00:00Z")));
+        assert_eq!(c.now(), at("2026-01-02T00:00:00Z"));
+        let (_, service) = c.anchor_pair();
+        assert_eq!(service, at("2026-01-02T00:00:00Z"));
+    }
 
     #[test]
     fn anchored_clocks_agree_whenever_they_start() {

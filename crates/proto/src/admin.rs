@@ -174,3 +174,14 @@ pub struct DatasetStateItem {
 pub struct ValueList<T> {
     pub value: Vec<T>,
 }
+
+/// `GET`/`POST /admin/v1/clock`: the deployment's service time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockItem {
+    /// The service time now (RFC 3339, seconds).
+    pub now: String,
+    /// Service seconds per wall second (0 for a clock that only moves when
+    /// told to).
+    pub rate: f64,
+}

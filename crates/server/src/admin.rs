@@ -55,6 +55,7 @@ pub fn routes(state: Shared) -> Router<Shared> {
         .route("/admin/v1/tenants/{tenant}/callback-key", get(callback_key))
         .route("/admin/v1/keys/rotate", post(rotate))
         .merge(crate::data_api::routes())
+        .merge(crate::clock_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }
 

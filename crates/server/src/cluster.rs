@@ -1,38 +1,62 @@
 //! What replicas agree on through the metadata store, with no protocol of
-//! their own: the service clock's anchor (so `--clock-rate` means the same
-//! time on every replica, whenever each started). (Which replica creates
-//! the demo tenant is settled by the demo domain's uniqueness: `demo`.)
+//! their own: the service clock. Its anchor (the service time at a wall
+//! instant) is a settings row, written by the first process started with
+//! given clock settings and read by every later one, so `--clock-rate`
+//! means the same time on every replica whenever each started; a move
+//! (`POST /admin/v1/clock`) rewrites the row with a compare-and-set, and
+//! every replica polls it each second ([`ClockSync::poll`]). (Which replica
+//! creates the demo tenant is settled by the demo domain's uniqueness:
+//! `demo`.)
+
+use std::sync::Mutex;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::service::ServiceError;
 
 /// The settings row holding the service clock's anchor:
 /// `<rate>|<clock_start>\n<wall RFC 3339>\n<service RFC 3339>`.
 const CLOCK_SETTING: &str = "service_clock_anchor";
 
-/// The service clock: the embedding program's, the wall clock, or — with
-/// a rate or a start — one anchored in the database. The anchor is written
-/// by the first process started with these clock settings and read by
-/// every later one (replicas, restarts); changing `clock_rate` or
-/// `clock_start` starts a new anchor.
+/// How often a replica looks for a move made by another.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// This process's view of the shared clock row.
+#[derive(Debug)]
+pub struct ClockSync {
+    /// `<rate>|<clock_start>`: anchors of other settings are not ours.
+    settings: String,
+    /// False for a clock handed in by an embedding program (tests): moves
+    /// stay in this process.
+    shared: bool,
+    /// The row as last read or written.
+    seen: Mutex<String>,
+}
+
+/// The service clock: the embedding program's, or one anchored in the
+/// database. The anchor is written by the first process started with these
+/// clock settings and read by every later one (replicas, restarts, and
+/// after a move); changing `clock_rate` or `clock_start` starts a new one.
 pub async fn service_clock(
     config: &Config,
     store: &store::Store,
     wall: &clock::Clock,
-) -> anyhow::Result<clock::Clock> {
-    if let Some(c) = &config.clock {
-        return Ok(c.clone());
-    }
-    if config.clock_rate == 1.0 && config.clock_start.is_none() {
-        return Ok(clock::Clock::wall());
-    }
+) -> anyhow::Result<(clock::Clock, ClockSync)> {
     let settings = format!(
         "{}|{}",
         config.clock_rate,
         config.clock_start.as_deref().unwrap_or("").trim()
     );
+    if let Some(c) = &config.clock {
+        let sync = ClockSync {
+            settings,
+            shared: false,
+            seen: Mutex::new(String::new()),
+        };
+        return Ok((c.clone(), sync));
+    }
     let now = wall.now_precise();
     let start = config.service_clock()?.now_precise();
     let ours = anchor_text(&settings, now, start);
@@ -52,11 +76,94 @@ pub async fn service_clock(
     }
     let (_, anchor_wall, anchor_service) =
         parse_anchor(&stored).context("the stored service clock anchor is corrupt")?;
-    Ok(clock::Clock::anchored(
-        anchor_wall,
-        anchor_service,
-        config.clock_rate,
-    ))
+    let clock = clock::Clock::anchored(anchor_wall, anchor_service, config.clock_rate);
+    let sync = ClockSync {
+        settings,
+        shared: true,
+        seen: Mutex::new(stored),
+    };
+    Ok((clock, sync))
+}
+
+impl ClockSync {
+    fn remember(&self, text: String) {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = text;
+        }
+    }
+
+    fn seen(&self) -> String {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Moves the deployment's service clock forward to `target`: the
+    /// shared row first (compare-and-set, retried when another replica
+    /// moved it meanwhile), then this process's clock, at once; the other
+    /// replicas follow within [`POLL`].
+    pub async fn move_to(
+        &self,
+        store: &store::Store,
+        clock: &clock::Clock,
+        wall: &clock::Clock,
+        target: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, ServiceError> {
+        let now = clock.now_precise();
+        if target < now {
+            return Err(ServiceError::invalid(
+                clock::ClockError::Backwards {
+                    requested: target,
+                    now,
+                }
+                .to_string(),
+            ));
+        }
+        if !self.shared {
+            return clock
+                .set(target)
+                .map_err(|e| ServiceError::invalid(e.to_string()));
+        }
+        for _ in 0..8 {
+            let stamp = wall.now_precise();
+            let text = anchor_text(&self.settings, stamp, target);
+            let current = store.setting(CLOCK_SETTING).await?;
+            let written = match &current {
+                Some(old) => {
+                    store
+                        .replace_setting(CLOCK_SETTING, old, &text, stamp)
+                        .await?
+                }
+                None => store.init_setting(CLOCK_SETTING, &text, stamp).await? == text,
+            };
+            if written {
+                clock.reanchor(stamp, target);
+                self.remember(text);
+                return Ok(target);
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the service clock was moved by others meanwhile; try again".into(),
+        ))
+    }
+
+    /// Follows a move another replica made (called every [`POLL`]).
+    pub async fn poll(&self, store: &store::Store, clock: &clock::Clock) {
+        if !self.shared {
+            return;
+        }
+        let Ok(Some(text)) = store.setting(CLOCK_SETTING).await else {
+            return;
+        };
+        if text == self.seen() {
+            return;
+        }
+        if let Some((settings, wall, service)) = parse_anchor(&text)
+            && settings == self.settings
+            && clock.reanchor(wall, service)
+        {
+            tracing::info!(now = %clock.now(), "the service clock was moved by another replica");
+        }
+        self.remember(text);
+    }
 }
 
 fn anchor_text(settings: &str, wall: DateTime<Utc>, service: DateTime<Utc>) -> String {
@@ -100,11 +207,11 @@ mod tests {
         let (_dir, s) = store().await;
         let wall = clock::Clock::wall();
         let c = config(3600.0, Some("2026-01-01T00:00:00Z"));
-        let first = service_clock(&c, &s, &wall).await.unwrap();
+        let (first, _) = service_clock(&c, &s, &wall).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         // A replica started later reads the same anchor: it is not reset
         // to the start instant.
-        let later = service_clock(&c, &s, &wall).await.unwrap();
+        let (later, _) = service_clock(&c, &s, &wall).await.unwrap();
         let gap = (later.now_precise() - first.now_precise())
             .num_seconds()
             .abs();
@@ -113,9 +220,34 @@ mod tests {
             later.now_precise() - "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
         assert!(since_start.num_seconds() >= 900, "{since_start}");
         // Other settings start a new anchor.
-        let other = service_clock(&config(60.0, Some("2027-01-01T00:00:00Z")), &s, &wall)
+        let (other, _) = service_clock(&config(60.0, Some("2027-01-01T00:00:00Z")), &s, &wall)
             .await
             .unwrap();
         assert_eq!(other.now().format("%Y-%m-%d").to_string(), "2027-01-01");
+    }
+
+    #[tokio::test]
+    async fn a_move_reaches_the_other_replicas() {
+        let (_dir, s) = store().await;
+        let wall = clock::Clock::wall();
+        let c = config(1.0, None);
+        let (a, sync_a) = service_clock(&c, &s, &wall).await.unwrap();
+        let (b, sync_b) = service_clock(&c, &s, &wall).await.unwrap();
+        let target = a.now_precise() + chrono::Duration::hours(4);
+        sync_a.move_to(&s, &a, &wall, target).await.unwrap();
+        assert!(a.now_precise() >= target);
+        assert!(b.now_precise() < target, "b has not polled yet");
+        sync_b.poll(&s, &b).await;
+        assert!(b.now_precise() >= target);
+        // Backwards is refused, naming both instants.
+        let e = sync_b
+            .move_to(&s, &b, &wall, target - chrono::Duration::hours(1))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only moves forward"), "{e}");
+        // A restart reads the moved anchor.
+        let (c2, _) = service_clock(&c, &s, &wall).await.unwrap();
+        assert!(c2.now_precise() >= target);
     }
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod body;
 pub mod callbacks;
+pub mod clock_api;
 pub mod cluster;
 pub mod config;
 pub mod data_api;
@@ -71,6 +72,8 @@ pub struct State {
     /// Set when the process is asked to stop: `/readyz` fails from then on,
     /// so a load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The shared anchor of `clock` (moves, and following other replicas').
+    pub clock_sync: cluster::ClockSync,
 }
 
 impl State {

@@ -203,6 +203,17 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// Follows moves of the service clock made by other replicas.
+async fn follow_clock(state: Shared, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(crate::cluster::POLL) => {}
+            _ = stop.changed() => return,
+        }
+        state.clock_sync.poll(&state.store, &state.clock).await;
+    }
+}
+
 /// Starts a server; returns once it accepts connections.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let store = open_store(&config).await?;
@@ -241,7 +252,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let admin_hash = admin_hash(&config, &store, &wall).await?;
     let min_start_lead = chrono::Duration::from_std(config.min_start_lead()?)
         .context("min_start_lead is too long")?;
-    let clock = crate::cluster::service_clock(&config, &store, &wall).await?;
+    let (clock, clock_sync) = crate::cluster::service_clock(&config, &store, &wall).await?;
     let deliveries = Arc::new(tokio::sync::Notify::new());
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let scheduler = {
@@ -296,6 +307,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         ),
         metrics,
         draining: std::sync::atomic::AtomicBool::new(false),
+        clock_sync,
         tokens,
         engine,
         store,
@@ -313,8 +325,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     };
     workers.push(tokio::spawn(crate::callbacks::run(
         Arc::clone(&state),
-        stopped_bg,
+        stopped_bg.clone(),
     )));
+    workers.push(tokio::spawn(follow_clock(Arc::clone(&state), stopped_bg)));
     let app = router(Arc::clone(&state));
     let app = tower::ServiceExt::<Request>::map_request(app, crate::http::normalize);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -104,3 +104,54 @@ fn ingest_through_the_admin_api() {
     assert!(!out.status.success());
     assert!(stderr.contains("--admin-token-file"), "{stderr}");
 }
+
+#[test]
+fn clock_show_advance_and_a_refused_step_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &dir.path().join("server.log"));
+    let token = data.join("admin-token");
+    let clock = |args: &[&str]| {
+        bin()
+            .args(["clock", "--url", &s.url])
+            .arg("--admin-token-file")
+            .arg(&token)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let time_of = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let first = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        chrono::DateTime::parse_from_rfc3339(&first)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .to_utc()
+    };
+    let shown = clock(&[]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let before = time_of(&shown);
+    let advanced = clock(&["advance", "4h"]);
+    assert!(
+        advanced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&advanced.stderr)
+    );
+    let after = time_of(&advanced);
+    assert!(
+        (after - before - chrono::Duration::hours(4))
+            .num_seconds()
+            .abs()
+            < 10
+    );
+    let back = clock(&["set", &before.to_rfc3339()]);
+    assert_eq!(back.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&back.stderr).contains("only moves forward"));
+}

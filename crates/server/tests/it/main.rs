@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod clock;
 mod data_api;
 mod insights;
 mod isolation;
