@@ -94,3 +94,118 @@ pub fn clock(args: ClockArgs) -> anyhow::Result<ExitCode> {
         })
     })
 }
+
+#[derive(Args, Debug)]
+pub struct JournalArgs {
+    /// The server URL (a replica's: each journals the calls it served).
+    #[arg(long, value_name = "URL", env = "OPENINSIGHTS_URL")]
+    pub url: String,
+    /// The file holding the admin token, or - for stdin.
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+    /// The tenant whose calls are shown.
+    #[arg(long)]
+    pub tenant: String,
+    /// How many of the newest calls to show first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Keep printing new calls as they come (every second) until stopped.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print JSON lines (the API's items) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openinsights journal`: a tenant's last calls, oldest of them first.
+pub fn journal(args: JournalArgs) -> anyhow::Result<ExitCode> {
+    let token = admin_token(args.admin_token_file.as_deref())?;
+    let base = format!(
+        "{}/admin/v1/tenants/{}/journal",
+        args.url.trim_end_matches('/'),
+        args.tenant
+    );
+    crate::data::runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let mut since = 0u64;
+        let mut first = true;
+        loop {
+            let url = if first {
+                format!("{base}?limit={}", args.limit)
+            } else {
+                format!("{base}?since={since}&limit=10000")
+            };
+            let res = http
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .with_context(|| format!("calling {base}"))?;
+            let status = res.status();
+            let value: serde_json::Value = res.json().await.unwrap_or_default();
+            if !status.is_success() {
+                eprintln!(
+                    "error: {}",
+                    value["message"]
+                        .as_str()
+                        .unwrap_or("the server refused the call")
+                );
+                return Ok(match status.as_u16() {
+                    401 | 403 => ExitCode::from(3),
+                    404 => ExitCode::from(4),
+                    _ => ExitCode::from(2),
+                });
+            }
+            let list: proto::admin::ValueList<proto::admin::JournalEntryItem> =
+                serde_json::from_value(value).context("reading the server's answer")?;
+            let mut entries = list.value;
+            entries.reverse(); // oldest first, as a log reads
+            if let Some(last) = entries.last() {
+                since = since.max(last.seq);
+            }
+            print_entries(&entries, args.json, first);
+            first = false;
+            if !args.follow {
+                return Ok(ExitCode::SUCCESS);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    })
+}
+
+fn print_entries(entries: &[proto::admin::JournalEntryItem], json: bool, header: bool) {
+    if json {
+        for e in entries {
+            println!("{}", serde_json::to_string(e).unwrap_or_default());
+        }
+        return;
+    }
+    if entries.is_empty() && !header {
+        return;
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    if header {
+        table.set_header([
+            "seq", "time", "method", "path", "status", "ms", "client", "user", "fault",
+        ]);
+    }
+    for e in entries {
+        let path = match &e.query {
+            Some(q) if !q.is_empty() => format!("{}?{q}", e.path),
+            _ => e.path.clone(),
+        };
+        table.add_row([
+            e.seq.to_string(),
+            e.time.clone(),
+            e.method.clone(),
+            path,
+            e.status.to_string(),
+            format!("{:.1}", e.latency_ms),
+            e.client_id.clone().unwrap_or_default(),
+            e.user.clone().unwrap_or_default(),
+            e.fault.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{table}");
+}

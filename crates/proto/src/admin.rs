@@ -185,3 +185,27 @@ pub struct ClockItem {
     /// told to).
     pub rate: f64,
 }
+
+/// `GET /admin/v1/tenants/{tenant}/journal`: one call a client made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntryItem {
+    /// Increases with every call journaled; `since` takes one.
+    pub seq: u64,
+    /// Service time (RFC 3339, milliseconds).
+    pub time: String,
+    pub method: String,
+    /// As the client sent it.
+    pub path: String,
+    /// Credential values (signature, secrets, passwords, tokens) masked.
+    pub query: Option<String>,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub correlation_id: Option<String>,
+    pub client_id: Option<String>,
+    pub user: Option<String>,
+    pub request_bytes: Option<u64>,
+    pub response_bytes: Option<u64>,
+    /// The fault rule that fired, if any.
+    pub fault: Option<String>,
+}

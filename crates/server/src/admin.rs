@@ -56,6 +56,7 @@ pub fn routes(state: Shared) -> Router<Shared> {
         .route("/admin/v1/keys/rotate", post(rotate))
         .merge(crate::data_api::routes())
         .merge(crate::clock_api::routes())
+        .merge(crate::journal_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }
 
@@ -214,6 +215,7 @@ async fn delete_tenant(
     state.list_cache.forget(&t.id);
     state.store_products.forget(&t.id);
     state.store_results.forget_tenant(&t.id);
+    state.journal.forget_tenant(&t.id);
     tracing::info!(tenant = %t.id, files, "deleted a tenant and its files");
     Ok(answer(
         StatusCode::OK,

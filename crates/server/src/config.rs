@@ -52,6 +52,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub storage: StorageConfig,
     pub metrics: MetricsConfig,
+    pub journal: JournalConfig,
     pub log: LogConfig,
 }
 
@@ -103,6 +104,20 @@ impl StorageConfig {
             Some(bucket) => format!("s3://{bucket}"),
             None => data_dir.display().to_string(),
         }
+    }
+}
+
+/// The request journal (`GET /admin/v1/tenants/{tenant}/journal`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Calls kept per tenant (the oldest go first); 0 turns it off.
+    pub per_tenant: usize,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig { per_tenant: 10_000 }
     }
 }
 
@@ -337,6 +352,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             storage: StorageConfig::default(),
             metrics: MetricsConfig::default(),
+            journal: JournalConfig::default(),
             log: LogConfig::default(),
         }
     }

@@ -177,6 +177,11 @@ pub(crate) async fn download(
         .await?
         .filter(|e| e.status == store::ExecutionStatus::Completed)
         .ok_or_else(|| ApiError::not_found("The report file no longer exists"))?;
+    crate::journal::note(crate::journal::Identity {
+        tenant: e.tenant_id.clone(),
+        client_id: None,
+        user: None,
+    });
     let location = e
         .location
         .clone()

@@ -34,6 +34,8 @@ pub fn correlation_id() -> String {
 /// Insights API's paths (their ids are case-insensitive UUIDs) and the
 /// Store API's method paths.
 pub fn normalize(mut req: Request) -> Request {
+    let original = OriginalPath(req.uri().path().to_string());
+    req.extensions_mut().insert(original);
     let uri = req.uri();
     let path = uri.path();
     let mut clean = String::with_capacity(path.len());
@@ -119,8 +121,13 @@ pub async fn correlate(req: Request, next: Next) -> Response {
     res
 }
 
+/// The path as the client sent it (before `normalize`), for the journal.
+#[derive(Debug, Clone)]
+pub struct OriginalPath(pub String);
+
 /// Counts every request for `/metrics`: its API, its route template (never
-/// the raw path, so callers cannot grow the label set), status and time.
+/// the raw path, so callers cannot grow the label set), status and time;
+/// and journals it under its tenant once authentication named one.
 pub async fn measure(
     axum::extract::State(state): axum::extract::State<crate::Shared>,
     req: Request,
@@ -144,12 +151,62 @@ pub async fn measure(
         None => "unmatched".to_string(),
     };
     let api = crate::metrics::ApiLabel::of_path(req.uri().path());
+    let journal = state.journal.enabled().then(|| {
+        let who = crate::journal::Who::default();
+        let path = req
+            .extensions()
+            .get::<OriginalPath>()
+            .map_or_else(|| req.uri().path().to_string(), |p| p.0.clone());
+        let bytes = content_length(req.headers());
+        (
+            who,
+            req.method().to_string(),
+            path,
+            req.uri().query().map(crate::journal::masked_query),
+            bytes,
+        )
+    });
     let started = Instant::now();
-    let res = next.run(req).await;
+    let res = match &journal {
+        Some((who, ..)) => who.clone().scope(next.run(req)).await,
+        None => next.run(req).await,
+    };
+    let elapsed = started.elapsed();
     state
         .metrics
-        .request(api, &operation, res.status().as_u16(), started.elapsed());
+        .request(api, &operation, res.status().as_u16(), elapsed);
+    if let Some((who, method, path, query, request_bytes)) = journal
+        && let Some(identity) = who.get()
+    {
+        let correlation = correlation_id();
+        state.journal.record(
+            &identity.tenant,
+            crate::journal::Entry {
+                seq: 0,
+                time: state.clock.now_precise(),
+                method,
+                path,
+                query,
+                status: res.status().as_u16(),
+                latency_ms: elapsed.as_secs_f64() * 1000.0,
+                correlation_id: (!correlation.is_empty()).then_some(correlation),
+                client_id: identity.client_id,
+                user: identity.user,
+                request_bytes,
+                response_bytes: content_length(res.headers())
+                    .or_else(|| axum::body::HttpBody::size_hint(res.body()).exact()),
+                fault: None,
+            },
+        );
+    }
     res
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 /// The bearer token of a request: `Authorization: Bearer <jwt>` or the raw
@@ -310,6 +367,12 @@ pub async fn admit(gate: &Gate, state: &Shared, mut req: Request, next: Next) ->
             return res;
         }
     };
+    // From here on the call is the tenant's: journal it, refused or not.
+    crate::journal::note(crate::journal::Identity {
+        tenant: principal.tenant.clone(),
+        client_id: Some(principal.app_id.clone()),
+        user: principal.user.clone(),
+    });
     let decision = state.rate.check(&principal.tenant);
     let mut res = if let Some(wait) = decision.retry_after {
         let mut e = ApiError::new(

@@ -17,6 +17,8 @@ pub mod error;
 pub mod hashpool;
 pub mod http;
 pub mod insights;
+pub mod journal;
+pub mod journal_api;
 pub mod listcache;
 pub mod metrics;
 pub mod netguard;
@@ -74,6 +76,8 @@ pub struct State {
     pub draining: std::sync::atomic::AtomicBool,
     /// The shared anchor of `clock` (moves, and following other replicas').
     pub clock_sync: cluster::ClockSync,
+    /// The last calls of each tenant (`journal.per_tenant`).
+    pub journal: journal::Journal,
 }
 
 impl State {

@@ -308,6 +308,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         metrics,
         draining: std::sync::atomic::AtomicBool::new(false),
         clock_sync,
+        journal: crate::journal::Journal::new(config.journal.per_tenant),
         tokens,
         engine,
         store,

@@ -2,9 +2,9 @@
 //! arguments, exit codes and output as a user sees them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_cli;
 mod client;
 mod crash;
-mod remote_ingest;
 mod replicas;
 mod serve;
 

@@ -176,6 +176,17 @@ pub(super) async fn grant(
         ));
     }
     let tenant = find_tenant(state, tenant_key).await?;
+    // The tenant exists: the call is journaled under it (bounded values).
+    let bounded_field = |name: &str| {
+        form.get(name)
+            .filter(|v| v.len() <= 256)
+            .map(str::to_string)
+    };
+    crate::journal::note(crate::journal::Identity {
+        tenant: tenant.id.clone(),
+        client_id: bounded_field("client_id"),
+        user: bounded_field("username"),
+    });
     match grant_type.as_str() {
         "client_credentials" => client_credentials(state, &tenant, &form, version, peer).await,
         "password" => password(state, &tenant, &form, version, peer).await,

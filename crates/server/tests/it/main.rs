@@ -10,6 +10,7 @@ mod clock;
 mod data_api;
 mod insights;
 mod isolation;
+mod journal;
 mod ops;
 mod reports;
 mod security;

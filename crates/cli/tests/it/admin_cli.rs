@@ -1,6 +1,6 @@
-//! `openinsights ingest --url` against a running `serve`: a file loaded
-//! through the admin data API, a bad one refused with its line, and the
-//! token taken from a file or stdin only.
+//! The commands that call a running `serve`'s admin API: `ingest --url`
+//! (a file loaded through the data API, a bad one refused with its line,
+//! the token from a file or stdin only), `clock` and `journal`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -154,4 +154,61 @@ fn clock_show_advance_and_a_refused_step_back() {
     let back = clock(&["set", &before.to_rfc3339()]);
     assert_eq!(back.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&back.stderr).contains("only moves forward"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_prints_a_tenants_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &dir.path().join("server.log"));
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("demo-credentials.json")).unwrap())
+            .unwrap();
+    let text = |k: &str| creds[k].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let token = crate::crash::token(
+        &http,
+        &s.url,
+        &text("tenantId"),
+        &text("clientId"),
+        &text("clientSecret"),
+    )
+    .await;
+    let res = http
+        .get(format!("{}/insights/v1/mpn/ScheduledDataset", s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["journal", "--url", &s.url, "--tenant", &text("tenantId")])
+            .arg("--admin-token-file")
+            .arg(data.join("admin-token"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("/insights/v1/mpn/ScheduledDataset"),
+        "{table}"
+    );
+    assert!(table.contains("/oauth2/token"), "{table}");
+    assert!(!table.contains(&token) && !table.contains(&text("clientSecret")));
+    let out = run(&["--json", "--limit", "1"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["path"], "/insights/v1/mpn/ScheduledDataset");
+    assert_eq!(lines[0]["status"], 200);
 }
