@@ -10,4 +10,4 @@
 pub mod plan;
 pub mod worker;
 
-pub use worker::{AttemptEnd, Observer, Scheduler, SchedulerConfig};
+pub use worker::{AttemptEnd, ExecutionFault, Injector, Observer, Scheduler, SchedulerConfig};

@@ -77,6 +77,24 @@ pub enum RunError {
     /// restricted values.
     #[error("{0}")]
     Restricted(String),
+    /// A fault rule failed the execution (an integrator's test): Failed at
+    /// once, never retried.
+    #[error("{0}")]
+    Injected(String),
+}
+
+/// A fault an [`Injector`] puts on an execution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecutionFault {
+    /// Ends Failed at once with this reason.
+    Fail(String),
+    /// Waits this long before running.
+    Delay(StdDuration),
+}
+
+/// Consulted before every execution attempt (the server's fault rules).
+pub trait Injector: Send + Sync {
+    fn execution(&self, tenant: &str, report_id: &str) -> Option<ExecutionFault>;
 }
 
 /// What a finished run wrote.
@@ -102,6 +120,7 @@ pub struct Scheduler {
     /// sender).
     on_finish: Option<Box<dyn Fn() + Send + Sync>>,
     observer: Option<std::sync::Arc<dyn Observer>>,
+    injector: Option<std::sync::Arc<dyn Injector>>,
 }
 
 /// How an execution attempt ended, for an [`Observer`].
@@ -176,6 +195,7 @@ impl Scheduler {
             wake: Notify::new(),
             on_finish: None,
             observer: None,
+            injector: None,
         }
     }
 
@@ -194,6 +214,12 @@ impl Scheduler {
     /// Tells `observer` about every attempt.
     pub fn observe(mut self, observer: std::sync::Arc<dyn Observer>) -> Scheduler {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Consults `injector` before every attempt.
+    pub fn inject(mut self, injector: std::sync::Arc<dyn Injector>) -> Scheduler {
+        self.injector = Some(injector);
         self
     }
 
@@ -312,7 +338,18 @@ impl Scheduler {
                 }
             })
         };
-        let produced = self.produce(&report, &execution).await;
+        let injected = self
+            .injector
+            .as_ref()
+            .and_then(|i| i.execution(&report.tenant_id, &report.id));
+        let produced = match injected {
+            Some(ExecutionFault::Fail(reason)) => Err(RunError::Injected(reason)),
+            Some(ExecutionFault::Delay(wait)) => {
+                tokio::time::sleep(wait).await;
+                self.produce(&report, &execution).await
+            }
+            None => self.produce(&report, &execution).await,
+        };
         renewing.abort();
         let now = self.clock.now();
         let outcome = match &produced {
@@ -323,6 +360,9 @@ impl Scheduler {
                 row_count: file.rows,
                 byte_count: file.bytes,
                 sha256: file.sha256.clone(),
+            },
+            Err(RunError::Injected(reason)) => Outcome::Failed {
+                reason: reason.clone(),
             },
             Err(e) if execution.attempts < self.config.max_attempts => Outcome::Retry {
                 reason: e.to_string(),

@@ -57,6 +57,7 @@ pub fn routes(state: Shared) -> Router<Shared> {
         .merge(crate::data_api::routes())
         .merge(crate::clock_api::routes())
         .merge(crate::journal_api::routes())
+        .merge(crate::faults_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }
 

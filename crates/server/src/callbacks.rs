@@ -54,6 +54,25 @@ pub fn target(d: &Delivery) -> String {
 
 async fn attempt(state: &Shared, http: &reqwest::Client, d: &Delivery) -> Result<(), String> {
     let url = target(d);
+    let call = crate::faults::Call {
+        api: crate::faults::FaultApi::Callback,
+        method: if d.method == store::CallbackMethod::Get {
+            "GET"
+        } else {
+            "POST"
+        },
+        path: &format!("/reports/{}", d.report_id),
+        tenant: &d.tenant_id,
+        client_id: None,
+    };
+    if let Some(fired) = state.faults.check(&call)
+        && fired.action == crate::faults::Action::FailCallback
+    {
+        return Err(format!(
+            "injected fault (rule {}): the delivery failed",
+            fired.rule
+        ));
+    }
     crate::netguard::check_callback(&url, state.config.callbacks.allow_private).await?;
     let key = crate::downloads::callback_key(state, &d.tenant_id);
     let req = if d.method == store::CallbackMethod::Get {

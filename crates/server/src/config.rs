@@ -53,6 +53,9 @@ pub struct Config {
     pub storage: StorageConfig,
     pub metrics: MetricsConfig,
     pub journal: JournalConfig,
+    /// Fault rules active from start-up (`[[faults]]`, the admin API's
+    /// rule shape).
+    pub faults: Vec<crate::faults::RuleSpec>,
     pub log: LogConfig,
 }
 
@@ -353,6 +356,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             metrics: MetricsConfig::default(),
             journal: JournalConfig::default(),
+            faults: Vec::new(),
             log: LogConfig::default(),
         }
     }
@@ -508,6 +512,7 @@ impl Config {
                 "storage.s3_endpoint needs storage.s3_bucket (the bucket to use there)".into(),
             ));
         }
+        crate::faults::Faults::from_specs(&self.faults).map_err(ConfigError::Invalid)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!(
                 "log.format must be text or json, got '{}'",

@@ -182,6 +182,24 @@ pub(crate) async fn download(
         client_id: None,
         user: None,
     });
+    if state.faults.armed() {
+        let path = format!("/insights/v1/mpn/download/{execution}");
+        let call = crate::faults::Call {
+            api: crate::faults::FaultApi::Download,
+            method: "GET",
+            path: &path,
+            tenant: &e.tenant_id,
+            client_id: None,
+        };
+        let fired = crate::inject::check(&state, &call);
+        match crate::inject::http_outcome(fired, |status, retry| {
+            crate::inject::api_status(&crate::http::INSIGHTS, &state, status, retry)
+        }) {
+            crate::inject::Outcome::Answer(res) => return Ok(res),
+            crate::inject::Outcome::Delay(wait) => tokio::time::sleep(wait).await,
+            crate::inject::Outcome::Serve => {}
+        }
+    }
     let location = e
         .location
         .clone()

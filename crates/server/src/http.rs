@@ -195,7 +195,7 @@ pub async fn measure(
                 request_bytes,
                 response_bytes: content_length(res.headers())
                     .or_else(|| axum::body::HttpBody::size_hint(res.body()).exact()),
-                fault: None,
+                fault: who.fault(),
             },
         );
     }
@@ -373,6 +373,31 @@ pub async fn admit(gate: &Gate, state: &Shared, mut req: Request, next: Next) ->
         client_id: Some(principal.app_id.clone()),
         user: principal.user.clone(),
     });
+    // Injected faults draw before the ordinary rate limiter.
+    if state.faults.armed() {
+        let path = req
+            .extensions()
+            .get::<OriginalPath>()
+            .map_or_else(|| req.uri().path().to_string(), |p| p.0.clone());
+        let call = crate::faults::Call {
+            api: match gate.api {
+                Api::Insights => crate::faults::FaultApi::Insights,
+                Api::StoreAnalytics => crate::faults::FaultApi::Store,
+            },
+            method: req.method().as_str(),
+            path: &path,
+            tenant: &principal.tenant,
+            client_id: Some(&principal.app_id),
+        };
+        let fired = crate::inject::check(state, &call);
+        match crate::inject::http_outcome(fired, |status, retry| {
+            crate::inject::api_status(gate, state, status, retry)
+        }) {
+            crate::inject::Outcome::Answer(res) => return res,
+            crate::inject::Outcome::Delay(wait) => tokio::time::sleep(wait).await,
+            crate::inject::Outcome::Serve => {}
+        }
+    }
     let decision = state.rate.check(&principal.tenant);
     let mut res = if let Some(wait) = decision.retry_after {
         let mut e = ApiError::new(

@@ -32,7 +32,10 @@ const SECRET_PARAMS: [&str; 10] = [
 /// Who a call was for, filled in as the request is authenticated (an
 /// `Arc`, so the layer that journals sees what the handler learned).
 #[derive(Debug, Clone, Default)]
-pub struct Who(Arc<Mutex<Option<Identity>>>);
+pub struct Who {
+    identity: Arc<Mutex<Option<Identity>>>,
+    fault: Arc<Mutex<Option<String>>>,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
@@ -52,20 +55,34 @@ pub fn note(identity: Identity) {
     let _ = CURRENT.try_with(|who| who.set(identity));
 }
 
+/// Notes the fault rule that fired for the request being served.
+pub fn note_fault(rule: &str) {
+    let _ = CURRENT.try_with(|who| {
+        if let Ok(mut fault) = who.fault.lock() {
+            *fault = Some(rule.to_string());
+        }
+    });
+}
+
 impl Who {
+    /// The fault rule that fired, if one did.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().ok().and_then(|f| f.clone())
+    }
+
     /// Runs `work` (a request) with this `Who` as the current one.
     pub async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
         CURRENT.scope(self, work).await
     }
 
     pub fn set(&self, identity: Identity) {
-        if let Ok(mut slot) = self.0.lock() {
+        if let Ok(mut slot) = self.identity.lock() {
             *slot = Some(identity);
         }
     }
 
     pub fn get(&self) -> Option<Identity> {
-        self.0.lock().ok().and_then(|slot| slot.clone())
+        self.identity.lock().ok().and_then(|slot| slot.clone())
     }
 }
 

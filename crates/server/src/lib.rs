@@ -14,8 +14,11 @@ pub mod data_api;
 pub mod demo;
 pub mod downloads;
 pub mod error;
+pub mod faults;
+pub mod faults_api;
 pub mod hashpool;
 pub mod http;
+pub mod inject;
 pub mod insights;
 pub mod journal;
 pub mod journal_api;
@@ -78,6 +81,8 @@ pub struct State {
     pub clock_sync: cluster::ClockSync,
     /// The last calls of each tenant (`journal.per_tenant`).
     pub journal: journal::Journal,
+    /// Injected faults (`[[faults]]`, `/admin/v1/faults`).
+    pub faults: faults::SharedFaults,
 }
 
 impl State {

@@ -255,6 +255,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let (clock, clock_sync) = crate::cluster::service_clock(&config, &store, &wall).await?;
     let deliveries = Arc::new(tokio::sync::Notify::new());
     let metrics = Arc::new(crate::metrics::Metrics::new());
+    let faults = Arc::new(
+        crate::faults::Faults::from_specs(&config.faults)
+            .map_err(|e| anyhow::anyhow!("invalid fault rule: {e}"))?,
+    );
     let scheduler = {
         let r = &config.reports;
         let notify = Arc::clone(&deliveries);
@@ -273,7 +277,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 },
             )
             .on_finish(move || notify.notify_waiters())
-            .observe(Arc::clone(&metrics) as Arc<dyn scheduler::Observer>),
+            .observe(Arc::clone(&metrics) as Arc<dyn scheduler::Observer>)
+            .inject(Arc::clone(&faults) as Arc<dyn scheduler::Injector>),
         )
     };
     let link_key = link_key(&store, &wall).await?;
@@ -309,6 +314,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         draining: std::sync::atomic::AtomicBool::new(false),
         clock_sync,
         journal: crate::journal::Journal::new(config.journal.per_tenant),
+        faults: Arc::clone(&faults),
         tokens,
         engine,
         store,

@@ -187,6 +187,9 @@ pub(super) async fn grant(
         client_id: bounded_field("client_id"),
         user: bounded_field("username"),
     });
+    if let Some(res) = injected(state, tenant_key, &tenant.id, &form, version).await? {
+        return Ok(res);
+    }
     match grant_type.as_str() {
         "client_credentials" => client_credentials(state, &tenant, &form, version, peer).await,
         "password" => password(state, &tenant, &form, version, peer).await,
@@ -199,6 +202,73 @@ pub(super) async fn grant(
                 "The grant type '{other}' is not supported. Use client_credentials, password or refresh_token."
             ),
         )),
+    }
+}
+
+/// A fault rule on the token endpoint: OAuth2's own errors (503, 429 and
+/// 504 → `temporarily_unavailable` with `Retry-After`, 500 →
+/// `server_error`, 401 → `invalid_client`), latency, or a reset.
+async fn injected(
+    state: &Shared,
+    tenant_key: &str,
+    tenant: &str,
+    form: &Form,
+    version: Version,
+) -> Result<Option<Response>, OAuthError> {
+    if !state.faults.armed() {
+        return Ok(None);
+    }
+    let path = match version {
+        Version::V1 => format!("/{tenant_key}/oauth2/token"),
+        Version::V2 => format!("/{tenant_key}/oauth2/v2.0/token"),
+    };
+    let call = crate::faults::Call {
+        api: crate::faults::FaultApi::Token,
+        method: "POST",
+        path: &path,
+        tenant,
+        client_id: form.get("client_id"),
+    };
+    let Some(fired) = crate::inject::check(state, &call) else {
+        return Ok(None);
+    };
+    match fired.action {
+        crate::faults::Action::Status {
+            status,
+            retry_after,
+        } => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut e = match status {
+                500 => oauth(
+                    code,
+                    "server_error",
+                    50000,
+                    "The token service hit an internal error; try again.",
+                ),
+                401 => oauth(
+                    code,
+                    "invalid_client",
+                    7000215,
+                    "Invalid client secret provided. Ensure the secret is the one created for this app and has not expired.",
+                ),
+                _ => oauth(
+                    code,
+                    "temporarily_unavailable",
+                    50001,
+                    "The token service is temporarily unavailable; retry after the Retry-After interval.",
+                ),
+            };
+            if status != 500 && status != 401 {
+                e.retry_after = Some(retry_after);
+            }
+            Err(e)
+        }
+        crate::faults::Action::Latency(wait) => {
+            tokio::time::sleep(wait).await;
+            Ok(None)
+        }
+        crate::faults::Action::Reset => Ok(Some(crate::inject::reset())),
+        _ => Ok(None),
     }
 }
 

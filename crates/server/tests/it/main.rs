@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod clock;
 mod data_api;
+mod faults;
 mod insights;
 mod isolation;
 mod journal;
