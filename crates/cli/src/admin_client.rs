@@ -209,3 +209,69 @@ fn print_entries(entries: &[proto::admin::JournalEntryItem], json: bool, header:
     }
     println!("{table}");
 }
+
+#[derive(Args, Debug)]
+pub struct FaultsArgs {
+    /// The server URL (rules live in the process that answers).
+    #[arg(long, value_name = "URL", env = "OPENINSIGHTS_URL")]
+    pub url: String,
+    /// The file holding the admin token, or - for stdin.
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: FaultsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FaultsAction {
+    /// Adds a rule given as JSON, e.g.
+    /// '{"api":"store","status":429,"retryAfter":2,"probability":0.5,"seed":7}'.
+    Add { rule: String },
+    /// Lists the rules with their hits and remaining counts.
+    List,
+    /// Removes one rule.
+    Delete { id: String },
+    /// Removes every rule.
+    Clear,
+}
+
+/// `openinsights faults add|list|delete|clear` (`/admin/v1/faults`).
+pub fn faults(args: FaultsArgs) -> anyhow::Result<ExitCode> {
+    let token = admin_token(args.admin_token_file.as_deref())?;
+    let base = format!("{}/admin/v1/faults", args.url.trim_end_matches('/'));
+    crate::data::runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let req = match &args.action {
+            FaultsAction::Add { rule } => {
+                let body: serde_json::Value = serde_json::from_str(rule)
+                    .context("the rule is not JSON; see `openinsights faults add --help`")?;
+                http.post(&base).json(&body)
+            }
+            FaultsAction::List => http.get(&base),
+            FaultsAction::Delete { id } => http.delete(format!("{base}/{id}")),
+            FaultsAction::Clear => http.delete(&base),
+        };
+        let res = req
+            .bearer_auth(&token)
+            .send()
+            .await
+            .with_context(|| format!("calling {base}"))?;
+        let status = res.status();
+        let value: serde_json::Value = res.json().await.unwrap_or_default();
+        if !status.is_success() {
+            eprintln!(
+                "error: {}",
+                value["message"]
+                    .as_str()
+                    .unwrap_or("the server refused the call")
+            );
+            return Ok(match status.as_u16() {
+                401 | 403 => ExitCode::from(3),
+                404 => ExitCode::from(4),
+                _ => ExitCode::from(2),
+            });
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}

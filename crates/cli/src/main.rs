@@ -5,7 +5,7 @@
 //! | `ops` | `serve`, `tenant`/`app`/`user`/`keys` (identity over a data dir) |
 //! | `data` | `ingest`, `seed`, `query run` (operator commands over a data dir) |
 //! | `remote_ingest` | `ingest --url` (loads through the admin data API) |
-//! | `admin_client` | `clock`, `journal` (the admin API's clock and request journal), the admin token |
+//! | `admin_client` | `clock`, `journal`, `faults` (the admin API's clock, request journal and fault rules), the admin token |
 //! | `client` | `login`, `query`, `report`, `executions`, `download`, `store`, `demo` (API client) |
 //! | (here) | `datasets` (the catalog), `query check` (the checker), argument parsing |
 //!
@@ -92,6 +92,8 @@ enum Command {
     Clock(admin_client::ClockArgs),
     /// A tenant's last calls to a server, as it journaled them (admin API).
     Journal(admin_client::JournalArgs),
+    /// Add, list or remove a server's fault rules (admin API).
+    Faults(admin_client::FaultsArgs),
     /// Generate realistic, deterministic demo data for a tenant, replacing
     /// its rows of the chosen datasets.
     Seed(data::SeedArgs),
@@ -189,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => data::ingest(args),
         Command::Clock(args) => admin_client::clock(args),
         Command::Journal(args) => admin_client::journal(args),
+        Command::Faults(args) => admin_client::faults(args),
         Command::Seed(args) => data::seed(args),
         Command::Serve(args) => ops::serve(args),
         Command::Tenant { dir, command } => ops::identity(&dir, ops::Identity::Tenant(command)),

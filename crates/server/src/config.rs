@@ -597,6 +597,23 @@ mod tests {
     }
 
     #[test]
+    fn fault_rules_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[[faults]]\napi = \"store\"\nstatus = 429\nretryAfter = 2\nprobability = 0.5\nseed = 7\n\n[[faults]]\napi = \"execution\"\noutcome = \"Failed\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), Vec::new(), &[]).unwrap();
+        assert_eq!(c.faults.len(), 2);
+        assert_eq!(c.faults[0].seed, Some(7));
+        std::fs::write(&file, "[[faults]]\napi = \"store\"\nstatus = 404\n").unwrap();
+        let e = Config::load(Some(&file), Vec::new(), &[]).unwrap_err();
+        assert!(e.to_string().contains("faults[0]"), "{e}");
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let e = Config::load(
             None,

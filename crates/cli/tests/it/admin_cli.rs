@@ -212,3 +212,39 @@ async fn journal_prints_a_tenants_calls() {
     assert_eq!(lines[0]["path"], "/insights/v1/mpn/ScheduledDataset");
     assert_eq!(lines[0]["status"], 200);
 }
+
+#[test]
+fn faults_add_list_and_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &dir.path().join("server.log"));
+    let faults = |args: &[&str]| {
+        bin()
+            .args(["faults", "--url", &s.url])
+            .arg("--admin-token-file")
+            .arg(data.join("admin-token"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let added = faults(&[
+        "add",
+        r#"{"api":"store","status":429,"retryAfter":2,"count":3}"#,
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let rule: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    assert_eq!(rule["remaining"], 3);
+    let listed: serde_json::Value = serde_json::from_slice(&faults(&["list"]).stdout).unwrap();
+    assert_eq!(listed["value"][0]["id"], rule["id"]);
+    let bad = faults(&["add", r#"{"api":"store","status":418}"#]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use 429, 401, 500, 503 or 504"));
+    assert!(faults(&["clear"]).status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&faults(&["list"]).stdout).unwrap();
+    assert_eq!(listed["value"], serde_json::json!([]));
+    assert_eq!(faults(&["delete", "f1"]).status.code(), Some(4));
+}
