@@ -209,3 +209,26 @@ pub struct JournalEntryItem {
     /// The fault rule that fired, if any.
     pub fault: Option<String>,
 }
+
+/// A tenant's snapshot (`/admin/v1/tenants/{tenant}/snapshots`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotItem {
+    pub name: String,
+    /// Service time when it was saved (RFC 3339).
+    pub created_time: String,
+    pub queries: usize,
+    pub reports: usize,
+    pub executions: usize,
+    /// Objects (data, report and CAB files) copied; absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<usize>,
+}
+
+/// `POST /admin/v1/tenants/{tenant}/reset`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetItem {
+    pub tenant_id: String,
+    pub reset: bool,
+}

@@ -58,6 +58,7 @@ pub fn routes(state: Shared) -> Router<Shared> {
         .merge(crate::clock_api::routes())
         .merge(crate::journal_api::routes())
         .merge(crate::faults_api::routes())
+        .merge(crate::snapshots_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }
 

@@ -85,7 +85,7 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-async fn seed(state: &Shared, tenant: &str) -> anyhow::Result<()> {
+pub(crate) async fn seed(state: &Shared, tenant: &str) -> anyhow::Result<()> {
     let tenant = engine::TenantId::parse(tenant)?;
     let today = state.clock.today();
     let through = today

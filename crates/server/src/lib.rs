@@ -31,6 +31,7 @@ pub mod private_files;
 pub mod ratelimit;
 pub mod serve;
 pub mod service;
+pub mod snapshots_api;
 pub mod startup;
 pub mod store_api;
 pub mod token_routes;

@@ -8,6 +8,7 @@
 pub mod identity;
 pub mod reports;
 pub mod scheduling;
+pub mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -6,6 +6,7 @@
 //! | a dataset's manifests | `data/<dataset>/tenant=<id>/_manifest/<version, 20 digits>.json` |
 //! | report files | `reports/<tenant>/<report>/<execution>.<csv or tsv>` |
 //! | Store analytics CAB files | `store-cabs/tenant=<id>/<cab key>.cab` |
+//! | a tenant's snapshots | `snapshots/<tenant>/<name>/rows.json` and `.../objects/<path>` |
 //!
 //! The partition is `month=YYYY-MM` for datasets with a date column and
 //! `all` otherwise.
@@ -62,6 +63,16 @@ pub fn report_file(
 /// Every report file of a tenant.
 pub fn report_prefix(tenant: &str) -> String {
     format!("reports/{tenant}")
+}
+
+/// Every snapshot of a tenant.
+pub fn snapshots_prefix(tenant: &TenantId) -> String {
+    format!("snapshots/{tenant}")
+}
+
+/// One snapshot: its `rows.json` and its copies under `objects/`.
+pub fn snapshot_prefix(tenant: &TenantId, name: &str) -> String {
+    format!("snapshots/{tenant}/{name}")
 }
 
 /// Every CAB file of a tenant.

@@ -14,6 +14,7 @@
 //! never see and [`DataStore::collect_garbage`] removes after a grace period.
 
 pub mod layout;
+mod snapshots;
 
 use std::sync::Arc;
 
@@ -340,6 +341,14 @@ impl DataStore {
     /// report files and its CAB files. Returns how many objects went. A
     /// tenant re-created with the same id starts empty.
     pub async fn delete_tenant(&self, tenant: &TenantId) -> Result<usize> {
+        let mut prefixes = self.tenant_prefixes(tenant).await?;
+        prefixes.push(Path::from(layout::snapshots_prefix(tenant)));
+        self.delete_under(&prefixes).await
+    }
+
+    /// Every prefix holding a tenant's live objects: each dataset's (rollups
+    /// included), its report files and its CAB files (not its snapshots).
+    pub(crate) async fn tenant_prefixes(&self, tenant: &TenantId) -> Result<Vec<Path>> {
         let root = Path::from(layout::DATA_ROOT);
         let datasets = self.store.list_with_delimiter(Some(&root)).await?;
         let mut prefixes: Vec<Path> = datasets
@@ -350,10 +359,15 @@ impl DataStore {
             .collect();
         prefixes.push(Path::from(layout::report_prefix(tenant.as_str())));
         prefixes.push(Path::from(layout::cab_prefix(tenant)));
+        Ok(prefixes)
+    }
+
+    /// Deletes every object under the prefixes; returns how many went.
+    pub(crate) async fn delete_under(&self, prefixes: &[Path]) -> Result<usize> {
         let mut deleted = 0;
         for prefix in prefixes {
             let objects: Vec<object_store::ObjectMeta> =
-                self.store.list(Some(&prefix)).try_collect().await?;
+                self.store.list(Some(prefix)).try_collect().await?;
             for meta in objects {
                 match self.store.delete(&meta.location).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,

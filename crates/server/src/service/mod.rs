@@ -17,6 +17,7 @@ pub mod identity;
 pub mod keys;
 pub mod queries;
 pub mod reports;
+pub mod snapshots;
 pub mod tokens;
 
 /// Why a service call failed. The message is for the caller; internal

@@ -15,5 +15,6 @@ mod journal;
 mod ops;
 mod reports;
 mod security;
+mod snapshots;
 mod store_api;
 mod tokens;
