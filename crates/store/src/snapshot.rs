@@ -28,6 +28,9 @@ pub struct TenantRows {
     pub deliveries: Vec<Vec<Cell>>,
 }
 
+/// A table's rows, each a list of cells in SELECT order.
+type Table = Vec<Vec<Cell>>;
+
 #[derive(Clone, Copy)]
 enum Kind {
     Text,
@@ -156,7 +159,7 @@ impl Store {
         ] {
             sqlx::query(sql).bind(tenant_id).execute(&mut *tx).await?;
         }
-        let tables: [(&str, &[Kind], &Vec<Vec<Cell>>); 4] = [
+        let tables: [(&str, &[Kind], &Table); 4] = [
             (INSERT_QUERY, QUERY_KINDS, &rows.queries),
             (INSERT_REPORT, REPORT_KINDS, &rows.reports),
             (INSERT_EXECUTION, EXECUTION_KINDS, &rows.executions),
