@@ -248,3 +248,82 @@ fn faults_add_list_and_clear() {
     assert_eq!(listed["value"], serde_json::json!([]));
     assert_eq!(faults(&["delete", "f1"]).status.code(), Some(4));
 }
+
+/// The real-client scenario: `docs/examples/retrying_client.py` (Python,
+/// `requests`) retries through rules that fail half the calls (seed 7) on
+/// the Store API and the Insights API, and the journal shows the retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrying_python_client_gets_through_seeded_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &dir.path().join("server.log"));
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("demo-credentials.json")).unwrap())
+            .unwrap();
+    let text = |k: &str| creds[k].as_str().unwrap().to_string();
+    let admin = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    let http = reqwest::Client::new();
+    for rule in [
+        serde_json::json!({"api": "store", "status": 429, "retryAfter": 1, "probability": 0.5, "seed": 7}),
+        serde_json::json!({"api": "insights", "status": 503, "retryAfter": 1, "probability": 0.5, "seed": 7}),
+    ] {
+        let res = http
+            .post(format!("{}/admin/v1/faults", s.url))
+            .bearer_auth(admin.trim())
+            .json(&rule)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    // moto's venv has `requests` (moto depends on it).
+    let python = engine::testing::moto_server_binary()
+        .parent()
+        .unwrap()
+        .join("python3");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/examples/retrying_client.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--base", &s.url, "--tenant", &text("tenantId")])
+        .args([
+            "--client-id",
+            &text("clientId"),
+            "--client-secret",
+            &text("clientSecret"),
+        ])
+        .args(["--app", "9NBLGGH4R315", "--calls", "4"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(stats["calls"], 8);
+    let retried = stats["retried"].as_u64().unwrap();
+    assert!(retried >= 1, "{stats}");
+    // The journal shows each retried answer with the rule that fired.
+    let journal: serde_json::Value = http
+        .get(format!(
+            "{}/admin/v1/tenants/{}/journal?limit=1000",
+            s.url,
+            text("tenantId")
+        ))
+        .bearer_auth(admin.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let faulted = journal["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["fault"].is_string() && (e["status"] == 429 || e["status"] == 503))
+        .count() as u64;
+    assert_eq!(faulted, retried, "{journal}");
+}
