@@ -263,6 +263,17 @@ async fn executions_and_callbacks_fail_as_told() {
     let rid = r.first()["reportId"].as_str().unwrap().to_string();
     let done = wait_for_status(&s, &token, &rid, "Completed").await;
     let execution = done["executionId"].as_str().unwrap().to_string();
+    // A download fault: the envelope's 503 with Retry-After, once.
+    add(
+        &s,
+        json!({"api": "download", "status": 503, "retryAfter": 2, "count": 1}),
+    )
+    .await;
+    let link = done["reportAccessSecureLink"].as_str().unwrap().to_string();
+    let a = answer(s.http.get(&link).send().await.unwrap()).await;
+    a.error(503);
+    assert_eq!(a.headers["retry-after"], "2");
+    assert_eq!(s.http.get(&link).send().await.unwrap().status(), 200);
     let mut last_error = None;
     for _ in 0..100 {
         let deliveries = s.state().store.deliveries(&execution).await.unwrap();
