@@ -32,6 +32,38 @@ pub fn admin_token(source: Option<&Path>) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// Sends an admin call; the JSON answer, or the exit code after printing
+/// the server's message (3 refused credential, 4 not found, 2 refused as
+/// invalid, 1 anything else).
+async fn call(
+    req: reqwest::RequestBuilder,
+    token: &str,
+    what: &str,
+) -> anyhow::Result<Result<serde_json::Value, ExitCode>> {
+    let res = req
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("calling {what}"))?;
+    let status = res.status();
+    let value: serde_json::Value = res.json().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(Ok(value));
+    }
+    eprintln!(
+        "error: {}",
+        value["message"]
+            .as_str()
+            .unwrap_or("the server refused the call")
+    );
+    Ok(Err(match status.as_u16() {
+        401 | 403 => ExitCode::from(3),
+        404 => ExitCode::from(4),
+        400..=499 => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }))
+}
+
 #[derive(Args, Debug)]
 pub struct ClockArgs {
     /// The server (or load balancer) URL.
@@ -68,30 +100,14 @@ pub fn clock(args: ClockArgs) -> anyhow::Result<ExitCode> {
             None => http.get(&url),
             Some(b) => http.post(&url).json(&b),
         };
-        let res = req
-            .bearer_auth(&token)
-            .send()
-            .await
-            .with_context(|| format!("calling {url}"))?;
-        let status = res.status();
-        let value: serde_json::Value = res.json().await.unwrap_or_default();
-        if status.is_success() {
-            let item: proto::admin::ClockItem =
-                serde_json::from_value(value).context("reading the server's answer")?;
-            println!("{} (rate {})", item.now, item.rate);
-            return Ok(ExitCode::SUCCESS);
-        }
-        eprintln!(
-            "error: {}",
-            value["message"]
-                .as_str()
-                .unwrap_or("the server refused the call")
-        );
-        Ok(match status.as_u16() {
-            401 | 403 => ExitCode::from(3),
-            400..=499 => ExitCode::from(2),
-            _ => ExitCode::FAILURE,
-        })
+        let value = match call(req, &token, &url).await? {
+            Ok(value) => value,
+            Err(code) => return Ok(code),
+        };
+        let item: proto::admin::ClockItem =
+            serde_json::from_value(value).context("reading the server's answer")?;
+        println!("{} (rate {})", item.now, item.rate);
+        Ok(ExitCode::SUCCESS)
     })
 }
 
@@ -135,27 +151,10 @@ pub fn journal(args: JournalArgs) -> anyhow::Result<ExitCode> {
             } else {
                 format!("{base}?since={since}&limit=10000")
             };
-            let res = http
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .with_context(|| format!("calling {base}"))?;
-            let status = res.status();
-            let value: serde_json::Value = res.json().await.unwrap_or_default();
-            if !status.is_success() {
-                eprintln!(
-                    "error: {}",
-                    value["message"]
-                        .as_str()
-                        .unwrap_or("the server refused the call")
-                );
-                return Ok(match status.as_u16() {
-                    401 | 403 => ExitCode::from(3),
-                    404 => ExitCode::from(4),
-                    _ => ExitCode::from(2),
-                });
-            }
+            let value = match call(http.get(&url), &token, &base).await? {
+                Ok(value) => value,
+                Err(code) => return Ok(code),
+            };
             let list: proto::admin::ValueList<proto::admin::JournalEntryItem> =
                 serde_json::from_value(value).context("reading the server's answer")?;
             let mut entries = list.value;
@@ -251,26 +250,10 @@ pub fn faults(args: FaultsArgs) -> anyhow::Result<ExitCode> {
             FaultsAction::Delete { id } => http.delete(format!("{base}/{id}")),
             FaultsAction::Clear => http.delete(&base),
         };
-        let res = req
-            .bearer_auth(&token)
-            .send()
-            .await
-            .with_context(|| format!("calling {base}"))?;
-        let status = res.status();
-        let value: serde_json::Value = res.json().await.unwrap_or_default();
-        if !status.is_success() {
-            eprintln!(
-                "error: {}",
-                value["message"]
-                    .as_str()
-                    .unwrap_or("the server refused the call")
-            );
-            return Ok(match status.as_u16() {
-                401 | 403 => ExitCode::from(3),
-                404 => ExitCode::from(4),
-                _ => ExitCode::from(2),
-            });
-        }
+        let value = match call(req, &token, &base).await? {
+            Ok(value) => value,
+            Err(code) => return Ok(code),
+        };
         println!("{}", serde_json::to_string_pretty(&value)?);
         Ok(ExitCode::SUCCESS)
     })

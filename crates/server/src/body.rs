@@ -295,3 +295,25 @@ mod tests {
         }
     }
 }
+
+/// A query string's parameters, looked up by name in any case (the first
+/// of a repeated name wins); decoded exactly once.
+#[derive(Debug, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> QueryParams {
+        QueryParams(
+            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}

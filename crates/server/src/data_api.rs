@@ -105,16 +105,8 @@ async fn load(
 ) -> Result<(&'static str, data::Loaded), ApiError> {
     let tenant = tenant_of(state, tenant).await?;
     let dataset = data::dataset(dataset)?;
-    let params: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    let mode = data::mode_of(param("mode"), param("from"), param("to"))?;
+    let params = crate::body::QueryParams::parse(raw.as_deref());
+    let mode = data::mode_of(params.get("mode"), params.get("from"), params.get("to"))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

@@ -38,18 +38,10 @@ async fn journal(
     Path(tenant): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    let since = number("since", param("since"), u64::MAX)?.unwrap_or(0);
-    let limit =
-        number("limit", param("limit"), MAX_LIMIT as u64)?.map_or(DEFAULT_LIMIT, |n| n as usize);
+    let params = crate::body::QueryParams::parse(raw.as_deref());
+    let since = number("since", params.get("since"), u64::MAX)?.unwrap_or(0);
+    let limit = number("limit", params.get("limit"), MAX_LIMIT as u64)?
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
     let Some(tenant) = state.store.tenant(&tenant).await? else {
         return Err(ApiError::not_found(format!("No tenant '{tenant}'")));
     };

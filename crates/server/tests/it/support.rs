@@ -121,8 +121,12 @@ impl TestServer {
             url,
             creds,
             admin,
+            // Idle connections are dropped before the server's 10 s
+            // keep-alive limit, so a call never reuses one the server is
+            // closing at that moment (IncompleteMessage after a long sleep).
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
+                .pool_idle_timeout(Duration::from_secs(5))
                 .build()
                 .unwrap(),
             _dir: dir,
