@@ -31,6 +31,19 @@ pub enum FaultApi {
     Callback,
 }
 
+impl FaultApi {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultApi::Insights => "insights",
+            FaultApi::Store => "store",
+            FaultApi::Token => "token",
+            FaultApi::Download => "download",
+            FaultApi::Execution => "execution",
+            FaultApi::Callback => "callback",
+        }
+    }
+}
+
 /// A rule as given (the config file, the admin API).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -121,9 +134,14 @@ pub struct RuleItem {
     pub remaining: Option<u64>,
 }
 
+/// Called with the rule's api each time a rule fires (the server counts
+/// them in `/metrics`).
+pub type OnFire = Box<dyn Fn(FaultApi) + Send + Sync>;
+
 /// The rules of this process.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Faults {
+    on_fire: Option<OnFire>,
     rules: RwLock<Vec<Rule>>,
     next_id: Mutex<u64>,
     /// True while any rule exists (the hot path reads only this).
@@ -271,7 +289,21 @@ impl Rule {
     }
 }
 
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults")
+            .field("rules", &self.list())
+            .finish()
+    }
+}
+
 impl Faults {
+    /// Calls `f` each time a rule fires.
+    pub fn on_fire(mut self, f: impl Fn(FaultApi) + Send + Sync + 'static) -> Faults {
+        self.on_fire = Some(Box::new(f));
+        self
+    }
+
     /// Rules from the configuration (`[[faults]]`), refused with the first
     /// problem.
     pub fn from_specs(specs: &[RuleSpec]) -> Result<Faults, String> {
@@ -382,6 +414,9 @@ impl Faults {
                 ActionKind::FailCallback => Action::FailCallback,
             };
             tracing::info!(rule = %rule.id, ?action, tenant = call.tenant, path = call.path, "fault injected");
+            if let Some(f) = &self.on_fire {
+                f(call.api);
+            }
             return Some(Fired {
                 rule: rule.id.clone(),
                 action,

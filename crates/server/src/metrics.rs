@@ -96,6 +96,12 @@ pub struct QueryLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabels {
+    /// The rule's api: insights, store, token, download, execution, callback.
+    pub api: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LoadLabels {
     /// `loaded` or `rejected`.
     pub result: &'static str,
@@ -114,6 +120,7 @@ pub struct Metrics {
     cache_requests: Family<CacheLabels, Counter>,
     query_duration: Family<QueryLabels, Histogram>,
     data_loads: Family<LoadLabels, Counter>,
+    faults: Family<FaultLabels, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -188,6 +195,12 @@ impl Metrics {
             "Data loads through the admin API, by result",
             data_loads.clone(),
         );
+        let faults = Family::<FaultLabels, Counter>::default();
+        registry.register(
+            "faults_injected",
+            "Fault rules that fired, by the rule's api",
+            faults.clone(),
+        );
         // Every outcome starts at zero, so a rate is defined from the
         // first scrape.
         for end in [
@@ -220,7 +233,12 @@ impl Metrics {
             cache_requests,
             query_duration,
             data_loads,
+            faults,
         }
+    }
+
+    pub fn fault(&self, api: &'static str) {
+        self.faults.get_or_create(&FaultLabels { api }).inc();
     }
 
     pub fn request(&self, api: ApiLabel, operation: &str, status: u16, elapsed: Duration) {

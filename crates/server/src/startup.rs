@@ -255,10 +255,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let (clock, clock_sync) = crate::cluster::service_clock(&config, &store, &wall).await?;
     let deliveries = Arc::new(tokio::sync::Notify::new());
     let metrics = Arc::new(crate::metrics::Metrics::new());
-    let faults = Arc::new(
-        crate::faults::Faults::from_specs(&config.faults)
-            .map_err(|e| anyhow::anyhow!("invalid fault rule: {e}"))?,
-    );
+    let faults = {
+        let counted = Arc::clone(&metrics);
+        Arc::new(
+            crate::faults::Faults::from_specs(&config.faults)
+                .map_err(|e| anyhow::anyhow!("invalid fault rule: {e}"))?
+                .on_fire(move |api| counted.fault(api.name())),
+        )
+    };
     let scheduler = {
         let r = &config.reports;
         let notify = Arc::clone(&deliveries);

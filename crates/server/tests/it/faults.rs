@@ -136,6 +136,20 @@ async fn insights_store_and_token_faults_answer_in_each_apis_shape() {
         .filter(|e| e["fault"] == rule["id"])
         .collect();
     assert_eq!(faulted.len(), 2, "{}", journal.body);
+    // And counted for the operator.
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("openinsights_faults_injected_total{api=\"insights\"} 2"),
+        "{metrics}"
+    );
     clear(&s).await;
 
     // 401 as an expired token: what a real expired token gets.
