@@ -96,7 +96,8 @@ S3_BYTES=$(stat -c %s "$WORK/export.csv")
 # --- 2. requests/s through HAProxy with 1 and 3 replicas ------------------------
 LB_PORT=$(free_port)
 ADMIN=bench-admin-credential-0123456789
-start_replica() { # index → URL
+start_replica() { # index; sets REPLICA to its host:port (no subshell, so
+  # its PID reaches the cleanup list)
   local port; port=$(free_port)
   OPENINSIGHTS__ADMIN__TOKEN=$ADMIN OPENINSIGHTS__LOG__FILTER=warn \
   OPENINSIGHTS__RATE_LIMIT__BURST=4000000000 OPENINSIGHTS__RATE_LIMIT__PER_SECOND=1000000000 \
@@ -105,9 +106,11 @@ start_replica() { # index → URL
       --demo-rows 200 >"$WORK/replica-$1.out" 2>"$WORK/replica-$1.err" &
   PIDS+=($!)
   wait_line "$WORK/replica-$1.out" >/dev/null
-  echo "127.0.0.1:$port"
+  REPLICA="127.0.0.1:$port"
 }
-R0=$(start_replica 0); R1=$(start_replica 1); R2=$(start_replica 2)
+start_replica 0; R0=$REPLICA
+start_replica 1; R1=$REPLICA
+start_replica 2; R2=$REPLICA
 haproxy_with() { # backends...
   { printf 'global\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'
     printf '  retries 3\n  option redispatch\n  retry-on conn-failure empty-response response-timeout\n  option forwardfor\n'
