@@ -91,8 +91,14 @@ pub fn clock(args: ClockArgs) -> anyhow::Result<ExitCode> {
     let url = format!("{}/admin/v1/clock", args.url.trim_end_matches('/'));
     let body = match &args.action {
         None | Some(ClockAction::Show) => None,
-        Some(ClockAction::Advance { by }) => Some(serde_json::json!({ "advance": by })),
-        Some(ClockAction::Set { to }) => Some(serde_json::json!({ "set": to })),
+        Some(ClockAction::Advance { by }) => Some(proto::admin::MoveClockRequest {
+            advance: Some(by.clone()),
+            set: None,
+        }),
+        Some(ClockAction::Set { to }) => Some(proto::admin::MoveClockRequest {
+            advance: None,
+            set: Some(to.clone()),
+        }),
     };
     crate::data::runtime()?.block_on(async {
         let http = reqwest::Client::new();

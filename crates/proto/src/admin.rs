@@ -232,3 +232,15 @@ pub struct ResetItem {
     pub tenant_id: String,
     pub reset: bool,
 }
+
+/// `POST /admin/v1/clock`: exactly one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveClockRequest {
+    /// A positive duration such as `4h`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advance: Option<String>,
+    /// An RFC 3339 instant, not in the past.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+}
