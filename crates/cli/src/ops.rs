@@ -124,6 +124,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut running = server::start(config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", running.url)?;
+        writeln!(
+            out,
+            "console at {}",
+            server::console::url(&running.state.public_url)
+        )?;
         out.flush()?;
         drop(out);
         let stop = running.stopper();

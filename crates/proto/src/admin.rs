@@ -129,6 +129,9 @@ pub struct DemoCredentials {
     /// The Store IDs of the demo apps.
     #[serde(default)]
     pub store_application_ids: Vec<String>,
+    /// The web console, where these credentials sign in.
+    #[serde(default)]
+    pub console_url: String,
 }
 
 /// `GET /readyz`: whether this replica should get traffic, and why not.

@@ -15,6 +15,7 @@
 //! or make them run longer than linearly in the text's length.
 
 pub mod catalog;
+pub mod complete;
 pub mod diagnostic;
 pub mod limits;
 pub mod plan;

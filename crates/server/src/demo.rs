@@ -76,6 +76,7 @@ pub async fn create_if_empty(state: &Shared) -> anyhow::Result<bool> {
             .into_iter()
             .map(String::from)
             .collect(),
+        console_url: crate::console::url(base),
     };
     crate::private_files::write_private(
         &state.config.data_dir.join("demo-credentials.json"),

@@ -10,6 +10,7 @@ pub mod callbacks;
 pub mod clock_api;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod data_api;
 pub mod demo;
 pub mod downloads;

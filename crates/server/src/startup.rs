@@ -188,6 +188,7 @@ pub fn router(state: Shared) -> Router {
         .merge(crate::openapi::routes())
         .merge(crate::admin::routes(Arc::clone(&state)))
         .merge(crate::ops::routes())
+        .merge(crate::console::routes(&state))
         .fallback(crate::http::not_found)
         .method_not_allowed_fallback(|| async {
             crate::error::ApiError::new(

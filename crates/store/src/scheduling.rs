@@ -403,6 +403,28 @@ impl Store {
         Ok(())
     }
 
+    /// The callback deliveries of one of a tenant's reports, newest first,
+    /// at most `limit`.
+    pub async fn report_deliveries(
+        &self,
+        tenant: &str,
+        report_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM deliveries WHERE tenant_id = $1 AND report_id = $2 \
+             ORDER BY created_at DESC, id LIMIT $3"
+        ))
+        .bind(tenant)
+        .bind(report_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(delivery_of).collect()
+    }
+
     pub async fn deliveries(&self, execution_id: &str) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(concat!(
             "SELECT ",

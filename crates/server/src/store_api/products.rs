@@ -17,6 +17,7 @@ use crate::error::ApiError;
 pub struct ProductRow {
     pub id: String,
     pub kind: String,
+    pub name: String,
 }
 
 /// A tenant's products and when they were read.
@@ -39,7 +40,7 @@ impl ProductCache {
         }
     }
 
-    pub(super) async fn get(
+    pub(crate) async fn get(
         &self,
         state: &Shared,
         tenant: &str,
@@ -66,7 +67,8 @@ impl ProductCache {
             for i in 0..b.num_rows() {
                 let id = string_at(b, 0, i).unwrap_or_default();
                 let kind = string_at(b, 1, i).unwrap_or_default();
-                rows.push(ProductRow { id, kind });
+                let name = string_at(b, 2, i).unwrap_or_default();
+                rows.push(ProductRow { id, kind, name });
             }
         }
         let rows = Arc::new(rows);
@@ -88,7 +90,7 @@ fn products_plan() -> query::Plan {
     query::Plan {
         dataset: "store_products".into(),
         distinct: false,
-        outputs: vec![out("applicationId"), out("productType")],
+        outputs: vec![out("applicationId"), out("productType"), out("productName")],
         aggregates: Vec::new(),
         group_by: Vec::new(),
         row_filters: Vec::new(),
