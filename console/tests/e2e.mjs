@@ -68,14 +68,14 @@ async function audit(name) {
   report.pages[name] = page.url();
 }
 
+/** Data points of the chart drawn in `selector` (waits for a live chart). */
 async function chartPoints(selector) {
-  const canvas = page.locator(`${selector} canvas`).first();
-  await canvas.waitFor();
-  return page.evaluate((sel) => {
+  const handle = await page.waitForFunction((sel) => {
     const c = document.querySelector(`${sel} canvas`);
-    const chart = window.Chart.getChart(c);
-    return chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0;
+    const chart = c && window.Chart.getChart(c);
+    return chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : false;
   }, selector);
+  return handle.jsonValue();
 }
 
 async function signIn(mode, user) {
@@ -203,10 +203,38 @@ try {
   check(await page.locator('.badge.Completed').count() >= 1, 'the list shows the latest result');
   await audit('reports');
 
+  // A recurring report: create, pause, resume, edit, delete.
+  await page.getByRole('link', { name: 'New report' }).click();
+  await page.getByLabel('Report name').fill('Console e2e schedule');
+  await page.getByLabel('Query', { exact: true }).selectOption({ label: 'Console e2e query' });
+  await page.getByRole('radio', { name: 'On a schedule' }).check();
+  await page.getByLabel('Every (hours)').fill('24');
+  await page.getByRole('button', { name: 'Create report' }).click();
+  await page.getByRole('heading', { name: 'Console e2e schedule', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.locator('dd .badge.Paused').waitFor();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator('dd .badge.Active').waitFor();
+  await page.getByRole('button', { name: 'Edit' }).click();
+  await page.getByLabel('Every (hours)').fill('48');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('dd', { hasText: 'Every 48 h' }).waitFor();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Confirm: delete' }).click();
+  await page.getByRole('heading', { name: 'Reports', level: 1 }).waitFor();
+  check(await page.getByRole('link', { name: 'Console e2e schedule' }).count() === 0, 'the deleted report is gone');
+
   measure('queries');
   await page.getByRole('link', { name: 'Saved queries' }).click();
   await page.getByRole('cell', { name: 'Console e2e query' }).first().waitFor();
   await audit('queries');
+  const saved = page.getByRole('row', { name: /Console e2e query/ });
+  const before = await saved.count();
+  await saved.first().getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Confirm: delete' }).click();
+  await page.locator('#toast', { hasText: "Deleted query 'Console e2e query'" }).waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll('tbody tr').length === n - 1
+    || document.querySelector('.empty'), before);
 
   // 5. Store dashboards of a demo app.
   measure('store');
@@ -224,6 +252,11 @@ try {
   check(await chartPoints('#acq-device') > 0, 'acquisitions by device has bars');
   check(await chartPoints('#acq-funnel') > 0, 'the funnel has bars');
   await audit('store-acquisitions');
+  await page.getByLabel('Market', { exact: true }).fill('US');
+  await page.getByLabel('Aggregation', { exact: true }).selectOption('week');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/market=US/);
+  check(await chartPoints('#acq-time') > 0, 'acquisitions for one market by week has points');
   measure('store-usage');
   await page.getByRole('link', { name: 'Usage' }).click();
   check(await chartPoints('#use-daily') > 0, 'daily usage has points');
@@ -280,6 +313,16 @@ try {
   const revenue = await page.$$eval('[role=tabpanel] tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
   check(revenue.length > 0 && revenue.every((v) => v === ''), `restricted values are empty for a ReportViewer (${revenue.slice(0, 3)})`);
   await audit('redacted');
+
+  // 8. An app signs in with its client credentials alone; a phone-sized screen.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('radio', { name: /An app/ }).check();
+  await signIn('app');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('link', { name: 'Store analytics' }).click();
+  await page.locator('.card').first().click();
+  check(await chartPoints('#acq-time') > 0, 'the app sees the Store dashboards');
+  await audit('store-acquisitions-narrow');
 } catch (e) {
   fail(`${e.message}`);
   await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});

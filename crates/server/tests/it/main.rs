@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod clock;
+mod console;
 mod data_api;
 mod faults;
 mod insights;
