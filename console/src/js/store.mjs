@@ -87,7 +87,11 @@ export async function storeAppPage(main, [app, tabName], alive) {
     href: `#/store/${encodeURIComponent(app)}/${t}${query}`, 'aria-current': t === tab ? 'page' : undefined,
   }, label)));
   const body = h('div', {}, loading());
-  fill(main, h('h1', {}, `${app}: ${TABS.find(([t]) => t === tab)[1]}`), nav, controls(app, tab, s), body);
+  const products = await consoleApi('store/products', {}, 'store').then((r) => r.value).catch(() => []);
+  if (!alive()) return;
+  const product = products.find((p) => p.applicationId.toLowerCase() === app.toLowerCase());
+  const title = `${product?.productName || app}: ${TABS.find(([t]) => t === tab)[1]}`;
+  fill(main, h('h1', {}, title), h('p', { class: 'muted' }, `Store ID ${app}`), nav, controls(app, tab, s), body);
   const common = { applicationId: app, startDate: s.start, endDate: s.end };
   const views = { acquisitions, usage, health, ratings };
   await views[tab](body, common, s, alive);

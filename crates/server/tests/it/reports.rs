@@ -393,6 +393,15 @@ async fn callbacks_are_signed_retried_and_guarded() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(got.0.lock().unwrap().len(), 3, "no delivery after success");
+    // The console lists the delivery with its outcome and attempts.
+    let listed = s
+        .get(&format!("/console/api/reports/{rid}/deliveries"), &t)
+        .await;
+    let d = &listed.body["value"][0];
+    assert_eq!(d["status"], "Delivered", "{}", listed.body);
+    assert_eq!(d["attempts"], 3);
+    assert_eq!(d["deliveryId"], delivery.as_deref().unwrap());
+    assert_eq!(d["method"], "POST");
 
     // GET appends reportId and signs the URL.
     let (url, got) = receiver(0).await;
