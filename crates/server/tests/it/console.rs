@@ -301,7 +301,7 @@ async fn the_console_works_end_to_end_in_headless_chromium() {
     let work = tempfile::tempdir().unwrap();
     let creds = work.path().join("demo-credentials.json");
     std::fs::write(&creds, serde_json::to_vec(&s.creds).unwrap()).unwrap();
-    let artifacts = std::env::var_os("CARGO_TARGET_TMPDIR")
+    let artifacts = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir)
         .join("console-e2e");
