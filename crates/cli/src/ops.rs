@@ -123,12 +123,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::data::runtime()?.block_on(async move {
         let mut running = server::start(config).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", running.url)?;
-        writeln!(
-            out,
-            "console at {}",
+        // One write: a reader that takes the first line and closes the
+        // pipe must not make a second write fail (and the server stop).
+        let ready = format!(
+            "listening on {}\nconsole at {}\n",
+            running.url,
             server::console::url(&running.state.public_url)
-        )?;
+        );
+        out.write_all(ready.as_bytes())?;
         out.flush()?;
         drop(out);
         let stop = running.stopper();
