@@ -867,8 +867,16 @@ pub async fn seed_dataset(
                 |month, batch| {
                     let partition = partition_of(dated.then_some(month));
                     let mut bytes = Vec::new();
+                    let properties = if batch.num_rows() < crate::ingest::SMALL_PART_ROWS {
+                        let mut small = properties.clone().into_builder();
+                        small =
+                            small.set_compression(datafusion::parquet::basic::Compression::LZ4_RAW);
+                        small.build()
+                    } else {
+                        properties.clone()
+                    };
                     let mut writer =
-                        ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties.clone()))?;
+                        ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties))?;
                     writer.write(&batch)?;
                     writer.close()?;
                     Ok((partition, bytes, batch.num_rows() as u64))

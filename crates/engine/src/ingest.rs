@@ -317,12 +317,29 @@ pub fn partition_month(partition: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&format!("{ym}-01"), "%Y-%m-%d").ok()
 }
 
-/// How part files are encoded.
-pub fn writer_properties() -> WriterProperties {
+/// Part files that start with fewer rows than this are LZ4-compressed:
+/// the parquet crate sets up a zstd compressor *and* decompressor context
+/// per column chunk (and readers one per chunk read), which costs more
+/// than zstd saves on small files — it was a fifth of the demo's start-up.
+pub const SMALL_PART_ROWS: usize = 32 * 1024;
+
+/// How part files are encoded: zstd level 1, or LZ4 for a part file whose
+/// first batch has fewer than [`SMALL_PART_ROWS`] rows.
+pub fn writer_properties_for(first_batch_rows: usize) -> WriterProperties {
+    let compression = if first_batch_rows < SMALL_PART_ROWS {
+        Compression::LZ4_RAW
+    } else {
+        Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default())
+    };
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_compression(compression)
         .set_max_row_group_row_count(Some(FLUSH_ROWS * 4))
         .build()
+}
+
+/// How large part files are encoded (zstd level 1).
+pub fn writer_properties() -> WriterProperties {
+    writer_properties_for(usize::MAX)
 }
 
 /// Streams rows into per-partition part files; nothing is visible until
@@ -1057,7 +1074,7 @@ async fn write_batch(
         partition.writer = Some(AsyncArrowWriter::try_new(
             object,
             batch.schema(),
-            Some(writer_properties()),
+            Some(writer_properties_for(batch.num_rows())),
         )?);
     }
     if let Some(writer) = partition.writer.as_mut() {

@@ -15,6 +15,7 @@ use std::io::{Cursor, Write};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use query::Catalog;
@@ -258,6 +259,9 @@ pub struct StoreSeedReport {
     pub rollup_rows: u64,
 }
 
+/// Loads and rollup builds in flight at once while seeding.
+const PARALLEL_WRITES: usize = 4;
+
 /// Writes every Store dataset for `tenant`, replacing what was there.
 pub async fn seed(
     store: &DataStore,
@@ -271,34 +275,56 @@ pub async fn seed(
     let world = World { seed, first, last };
     let mut report = StoreSeedReport::default();
     let mut cabs: Vec<(String, Vec<u8>)> = Vec::new();
+    // Tables are filled here, one after the other (the CAB list is shared
+    // and the generator is cheap); their loads, the rollups and the CAB
+    // uploads each run a few at a time, since most of their time is spent
+    // creating directories and files.
+    let mut tables = Vec::new();
     for dataset in catalog.datasets() {
         let mut table = Table::new(dataset);
         world.fill(&dataset.name, &mut table, &mut cabs)?;
         report.rows += table.rows as u64;
-        let batch = table.finish()?;
+        tables.push((dataset, table.finish()?));
+    }
+    let loads = futures::stream::iter(tables.into_iter().map(|(dataset, batch)| async move {
         let mut loader = Loader::new(store, dataset, tenant.clone(), LoadMode::ReplaceAll)?;
         if let Err(e) = loader.push_batch(&batch).await {
             loader.abort().await;
             return Err(e);
         }
-        loader.commit().await?;
+        loader.commit().await
+    }));
+    let loaded: Vec<_> = loads.buffer_unordered(PARALLEL_WRITES).collect().await;
+    for result in loaded {
+        result?;
         report.datasets += 1;
     }
     // Rollups for the aggregated datasets (see `rollups`).
     let engine = crate::Engine::new(store.clone())?;
-    for dataset in catalog.datasets() {
-        if crate::rollups::specs_of(&dataset.name).next().is_some() {
-            report.rollup_rows += crate::rollups::build(&engine, dataset, tenant).await?;
-        }
+    let rollups = futures::stream::iter(
+        catalog
+            .datasets()
+            .iter()
+            .filter(|d| crate::rollups::specs_of(&d.name).next().is_some())
+            .map(|dataset| crate::rollups::build(&engine, dataset, tenant)),
+    );
+    let built: Vec<_> = rollups.buffer_unordered(PARALLEL_WRITES).collect().await;
+    for rows in built {
+        report.rollup_rows += rows?;
     }
-    for (key, bytes) in cabs {
+    let uploads = futures::stream::iter(cabs.into_iter().map(|(key, bytes)| async move {
+        let path = Path::from(crate::storage::layout::cab_file(tenant, &key));
         store
             .object_store()
-            .put(
-                &Path::from(crate::storage::layout::cab_file(tenant, &key)),
-                PutPayload::from(bytes),
-            )
-            .await?;
+            .put(&path, PutPayload::from(bytes))
+            .await
+    }));
+    let uploaded: Vec<_> = uploads
+        .buffer_unordered(PARALLEL_WRITES * 4)
+        .collect()
+        .await;
+    for result in uploaded {
+        result?;
         report.cabs += 1;
     }
     Ok(report)

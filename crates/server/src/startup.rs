@@ -217,7 +217,9 @@ async fn follow_clock(state: Shared, mut stop: watch::Receiver<bool>) {
 
 /// Starts a server; returns once it accepts connections.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let began = std::time::Instant::now();
     let store = open_store(&config).await?;
+    let opened = began.elapsed();
     // Uploads a previous run was spooling when it stopped are of no use.
     let _ = std::fs::remove_dir_all(config.data_dir.join("uploads"));
     let data = config.storage.open(&config.data_dir).with_context(|| {
@@ -250,6 +252,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     )
     .await
     .context("loading the signing keys")?;
+    let keyed = began.elapsed();
     let admin_hash = admin_hash(&config, &store, &wall).await?;
     let min_start_lead = chrono::Duration::from_std(config.min_start_lead()?)
         .context("min_start_lead is too long")?;
@@ -325,11 +328,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         store,
         config,
     });
+    let before_demo = began.elapsed();
     if state.config.demo {
         crate::demo::create_if_empty(&state)
             .await
             .context("creating the demo tenant")?;
     }
+    tracing::info!(
+        total_ms = began.elapsed().as_millis() as u64,
+        metadata_store_ms = opened.as_millis() as u64,
+        signing_keys_ms = (keyed - opened).as_millis() as u64,
+        demo_ms = (began.elapsed() - before_demo).as_millis() as u64,
+        "started"
+    );
     let (background, stopped_bg) = watch::channel(false);
     let mut workers = match queries.handle() {
         Some(handle) => scheduler.spawn_on(handle, stopped_bg.clone()),
