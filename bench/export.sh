@@ -15,9 +15,10 @@ RUNS="${RUNS:-5}"
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/openinsights-bench}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/tmp}/.cache/openinsights-target}"
 
-echo "== building (release)"
-cargo build --release --quiet --bin openinsights
-BIN="$CARGO_TARGET_DIR/release/openinsights"
+echo "== building (${PROFILE:-release})"
+PROFILE="${PROFILE:-release}"
+cargo build --profile "$PROFILE" --quiet --bin openinsights
+BIN="$CARGO_TARGET_DIR/$PROFILE/openinsights"
 
 mkdir -p "$WORK"
 if [ ! -x "$WORK/venv/bin/python" ]; then

@@ -51,6 +51,7 @@ page.on('requestfinished', async (req) => {
   const b = bucket;
   try {
     const sizes = await req.sizes();
+    if (!(sizes.responseBodySize > 0)) return; // answered from the cache
     const kind = req.url().includes('/console/assets/') || req.resourceType() === 'document' ? 'assets' : 'api';
     b[kind] = (b[kind] || 0) + sizes.responseBodySize;
     b.requests = (b.requests || 0) + 1;

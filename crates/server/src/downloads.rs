@@ -120,7 +120,8 @@ fn range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, ApiError>
     Ok(Some((start, end)))
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// True when `Accept-Encoding` admits gzip (by name or `*`, not `q=0`).
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()

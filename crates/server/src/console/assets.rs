@@ -17,6 +17,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use crate::Shared;
+use crate::downloads::accepts_gzip;
 use crate::http::OriginalPath;
 
 /// The policy every console answer carries.
@@ -152,20 +153,6 @@ async fn page(original: Option<axum::Extension<OriginalPath>>, headers: HeaderMa
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     secure_headers(h);
     res
-}
-
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|e| {
-            let mut parts = e.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            name.eq_ignore_ascii_case("gzip") && !refused
-        })
 }
 
 /// A body, gzip-compressed when the client accepts it (the page is
