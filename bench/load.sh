@@ -77,14 +77,27 @@ run() { # name url [auth]
 
 echo "== wrk: $CONNECTIONS connections, $DURATION each (2 cores shared by wrk and the server)"
 HELLO_ROW=$(run "axum hello (reference)" "$HELLO_URL/hello")
-Q_ROW=$(run "GET /ScheduledQueries" "$BASE/insights/v1/mpn/ScheduledQueries" "$TOKEN")
-D_ROW=$(run "GET /ScheduledDataset" "$BASE/insights/v1/mpn/ScheduledDataset" "$TOKEN")
+size() { curl -s -H "Authorization: Bearer $TOKEN" "$1" | wc -c; }
+Q_URL="$BASE/insights/v1/mpn/ScheduledQueries"
+D_URL="$BASE/insights/v1/mpn/ScheduledDataset"
+Q_SIZE=$(size "$Q_URL"); D_SIZE=$(size "$D_URL")
+Q_ROW=$(run "GET /ScheduledQueries" "$Q_URL" "$TOKEN")
+QREF_ROW=$(run "axum, same $Q_SIZE bytes" "$HELLO_URL/bytes/$Q_SIZE")
+D_ROW=$(run "GET /ScheduledDataset" "$D_URL" "$TOKEN")
+DREF_ROW=$(run "axum, same $D_SIZE bytes" "$HELLO_URL/bytes/$D_SIZE")
 
-python3 - "$HELLO_ROW" "$Q_ROW" "$D_ROW" <<'PY'
+# Ratios: against "hello" (5 bytes), and against a bare handler answering
+# the same number of bytes (what the stack costs, not the body's writing).
+python3 - "$HELLO_ROW" "$Q_ROW" "$QREF_ROW" "$D_ROW" "$DREF_ROW" <<'PY'
 import sys
 rows = [r.split("|") for r in sys.argv[1:]]
-ref = float(rows[0][1])
-print(f"{'endpoint':<26} {'requests/s':>11} {'p99':>10} {'ratio':>6} {'non-2xx':>8}")
-for name, rps, p99, bad in rows:
-    print(f"{name:<26} {float(rps):>11.0f} {p99:>10} {float(rps)/ref:>6.2f} {bad:>8}")
+hello = float(rows[0][1])
+print(f"{'endpoint':<28} {'requests/s':>11} {'p99':>10} {'vs hello':>9} {'vs same size':>13} {'non-2xx':>8}")
+name, rps, p99, bad = rows[0]
+print(f"{name:<28} {float(rps):>11.0f} {p99:>10} {1:>9.2f} {'':>13} {bad:>8}")
+for ours, ref in ((rows[1], rows[2]), (rows[3], rows[4])):
+    for r, same in ((ours, float(ours[1]) / float(ref[1])), (ref, None)):
+        name, rps, p99, bad = r
+        col = f"{same:>13.2f}" if same is not None else f"{'':>13}"
+        print(f"{name:<28} {float(rps):>11.0f} {p99:>10} {float(rps)/hello:>9.2f} {col} {bad:>8}")
 PY

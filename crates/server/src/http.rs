@@ -236,7 +236,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
 /// this; it exists only after [`admit`] ran.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub principal: Principal,
+    pub principal: std::sync::Arc<Principal>,
     /// True when restricted columns must be redacted (ReportViewer only).
     pub redact: bool,
 }
