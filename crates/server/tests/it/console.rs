@@ -261,64 +261,71 @@ async fn the_console_api_keeps_the_api_rules() {
     );
 }
 
-/// The console in a real browser. Needs Node.js and npm (on the machine;
-/// `.ci/run` installs Debian's when missing), `npm ci` from the lockfile
-/// (playwright-core, axe-core, chart.js), and Debian's Chromium.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_works_end_to_end_in_headless_chromium() {
-    let dir = console_dir();
-    let npm = |args: &[&str]| {
-        let out = Command::new("npm")
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .expect("npm is not installed: apt-get install -y nodejs npm (the CI script does)");
-        assert!(
-            out.status.success(),
-            "npm {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    npm(&["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
-    // The committed chart library is the lockfile's, byte for byte.
-    npm(&["run", "--silent", "vendor:check"]);
+/// Installs the browser tests' packages once per test binary: `npm ci`
+/// from the lockfile, then the check that the committed chart library is
+/// the lockfile's, byte for byte.
+fn npm_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        let npm = |args: &[&str]| {
+            let out = Command::new("npm")
+                .args(args)
+                .current_dir(console_dir())
+                .output()
+                .expect("npm is not installed: apt-get install -y nodejs npm (the CI script does)");
+            assert!(
+                out.status.success(),
+                "npm {args:?} failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        npm(&["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+        npm(&["run", "--silent", "vendor:check"]);
+    });
+}
 
-    let s = TestServer::start(Db::Sqlite).await;
+/// Runs `console/tests/e2e.mjs` against `s` with a ReportViewer of the demo
+/// tenant; `extra` adds environment variables (`RENEWAL`). Artifacts go
+/// to `<target>/tmp/<artifacts>`.
+async fn run_browser(s: &TestServer, artifacts: &str, extra: &[(&str, &str)]) {
+    let viewer_name = format!("viewer-{artifacts}@demo.openinsights.test");
     let user = s
         .call(
             Method::POST,
             &format!("/admin/v1/tenants/{}/users", s.tenant()),
             Some(&s.admin),
-            Some(json!({"username": "viewer@demo.openinsights.test", "roles": "ReportViewer"})),
+            Some(json!({"username": viewer_name, "roles": "ReportViewer"})),
         )
         .await;
     assert_eq!(user.status, 200, "{}", user.body);
-    let viewer = json!({
-        "username": "viewer@demo.openinsights.test",
-        "password": user.first()["password"],
-    });
+    let viewer = json!({"username": viewer_name, "password": user.first()["password"]});
     let work = tempfile::tempdir().unwrap();
     let creds = work.path().join("demo-credentials.json");
     std::fs::write(&creds, serde_json::to_vec(&s.creds).unwrap()).unwrap();
     let artifacts = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir)
-        .join("console-e2e");
+        .join(artifacts);
     let browser = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|b| Command::new(b).arg("--version").output().is_ok())
         .expect("Chromium is not installed: apt-get install -y chromium (the CI script does)");
-    let (url, dir2) = (format!("{}/console/", s.url), dir.clone());
+    let url = format!("{}/console/", s.url);
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg("tests/e2e.mjs")
-            .current_dir(dir2)
+            .current_dir(console_dir())
             .env("CONSOLE_URL", url)
             .env("CREDS", creds)
             .env("VIEWER", viewer.to_string())
             .env("ARTIFACTS", &artifacts)
             .env("CHROMIUM", which(browser))
+            .envs(extra)
             .output()
             .unwrap()
     })
@@ -331,6 +338,25 @@ async fn the_console_works_end_to_end_in_headless_chromium() {
         out.status.success(),
         "the console's browser tests failed:\n{stderr}\n{stdout}"
     );
+}
+
+/// The console in a real browser. Needs Node.js and npm (on the machine;
+/// `.ci/run` installs Debian's when missing), `npm ci` from the lockfile
+/// (playwright-core, axe-core, chart.js), and Debian's Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_end_to_end_in_headless_chromium() {
+    npm_ready();
+    let s = TestServer::start(Db::Sqlite).await;
+    run_browser(&s, "console-e2e", &[]).await;
+}
+
+/// Tokens that live a minute are renewed by the console (refresh grants,
+/// one per API) and the renewed ones work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_renews_its_tokens_before_they_expire() {
+    npm_ready();
+    let s = TestServer::start_with(Db::Sqlite, |c| c.tokens.lifetime_secs = 60).await;
+    run_browser(&s, "console-renewal", &[("RENEWAL", "1")]).await;
 }
 
 /// The absolute path of a program on PATH.
