@@ -39,6 +39,23 @@ QUERIES = [
         "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
         f"SELECT DISTINCT CustomerTenantId, SKU FROM t WHERE {WINDOW}",
     ),
+    (
+        "LIKE + IN filters, 5 columns",
+        "SELECT CustomerName, CustomerMarket, Product, SKU, Month FROM CustomersAndTenants "
+        "WHERE CustomerName LIKE '%ltd' AND CustomerMarket IN ('Germany', 'France', 'Japan') "
+        "TIMESPAN LAST_2_YEARS",
+        "SELECT CustomerName, CustomerMarket, Product, SKU, Month FROM t "
+        "WHERE lower(CustomerName) LIKE '%ltd' AND lower(CustomerMarket) IN ('germany', 'france', 'japan') "
+        f"AND {WINDOW}",
+    ),
+    (
+        # Only the sort keys are selected, so rows tied at the cut are equal.
+        "ORDER BY 2 keys, LIMIT 1000",
+        "SELECT CustomerTpid, Month FROM CustomersAndTenants ORDER BY CustomerTpid, Month "
+        "LIMIT 1000 TIMESPAN LAST_2_YEARS",
+        "SELECT CustomerTpid, Month FROM t "
+        f"WHERE {WINDOW} ORDER BY CustomerTpid DESC NULLS LAST, Month DESC NULLS LAST LIMIT 1000",
+    ),
 ]
 
 

@@ -7,6 +7,8 @@
 # Builds in release, seeds a tenant, installs DuckDB (PyPI) into a venv
 # under the work directory, checks both engines produce the same rows, and
 # prints: query, rows out, our median, DuckDB median, ratio, our peak RSS.
+# Five shapes: a filtered projection, metrics grouped with ORDER BY,
+# DISTINCT, LIKE + IN filters, ORDER BY with LIMIT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
