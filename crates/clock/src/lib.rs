@@ -250,9 +250,9 @@ mod tests {
     #[test]
     fn reanchoring_moves_forward_only() {
         let c = Clock::manual(at("2026-01-01T00:00:00Z"));
-        assert!(c.reanchor(Utc::now(), at("2026-01-02T00:00:00Z")));
+        assert!(c.reanchor(at("2026-01-01T00:00:00Z"), at("2026-01-02T00:00:00Z")));
         assert_eq!(c.now(), at("2026-01-02T00:00:00Z"));
-        assert!(!c.reanchor(Utc::now(), at("2026-01-01T12:00:00Z")));
+        assert!(!c.reanchor(at("2026-01-01T00:00:00Z"), at("2026-01-01T12:00:00Z")));
         assert_eq!(c.now(), at("2026-01-02T00:00:00Z"));
         let (_, service) = c.anchor_pair();
         assert_eq!(service, at("2026-01-02T00:00:00Z"));
