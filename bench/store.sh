@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Store analytics API benchmark (not a test): appacquisitions grouped by
-# date and market at week level over a year for an app with 10 M daily
-# rows, and failurehits over 30 days, each under 8 concurrent clients (wrk).
-# Prints requests/s, p50 and p99 next to a reference: DuckDB running the
-# same aggregation over the same Parquet files (median of single runs).
+# Store analytics API benchmark (not a test): five request shapes (one and
+# two grouping dimensions, filters on a second dimension) over an app with
+# 10 M daily rows of acquisitions over a year, and failurehits over 30 days,
+# each under 8 concurrent clients (wrk), every request a new query. Prints
+# requests/s, p50 and p99 next to a reference: DuckDB running the same
+# aggregation over the same Parquet files (median of single runs), and the
+# seeding time of the 10 M rows (load + rollups).
 #
 #   bench/store.sh                 # ROWS=10000000 DURATION=20s CONNECTIONS=8
 #
@@ -51,7 +53,10 @@ C="$WORK/data/demo-credentials.json"
 json() { python3 -c "import json,sys; print(json.load(open('$C'))['$1'])"; }
 TENANT=$(json tenantId)
 echo "== seeding $ROWS rows of app acquisitions (one app, 365 days)"
+SEED_START=$(date +%s.%N)
 "$BIN" seed --data-dir "$WORK/data" --tenant "$TENANT" --store --store-acquisition-rows "$ROWS" 2>&1 | tail -1
+SEED_SECONDS=$(echo "$(date +%s.%N) - $SEED_START" | bc)
+echo "   seeded in ${SEED_SECONDS} s (rows written, then the rollups built)"
 
 TOKEN=$(curl -s -X POST "$(json tokenUrl)" -d grant_type=client_credentials \
   -d client_id="$(json clientId)" --data-urlencode client_secret="$(json clientSecret)" \
@@ -61,19 +66,36 @@ TOKEN=$(curl -s -X POST "$(json tokenUrl)" -d grant_type=client_credentials \
 TODAY=$(date -u +%Y-%m-%d)
 YEAR_AGO=$(date -u -d "-365 days" +%Y-%m-%d)
 MONTH_AGO=$(date -u -d "-30 days" +%Y-%m-%d)
-ACQ="$BASE/v1.0/my/analytics/appacquisitions?applicationId=9NBLGGH4R315&startDate=$YEAR_AGO&endDate=$TODAY&groupby=date,market&aggregationLevel=week&orderby=date%20desc"
-FAIL="$BASE/v1.0/my/analytics/failurehits?applicationId=9NBLGGH4R315&startDate=$MONTH_AGO&endDate=$TODAY&groupby=failureName,failureHash,market"
-curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" "$ACQ" || { echo "appacquisitions failed"; exit 1; }
-ROWS_BACK=$(curl -s -H "Authorization: Bearer $TOKEN" "$ACQ" | python3 -c "import json,sys; print(json.load(sys.stdin)['TotalCount'])")
-echo "   appacquisitions answers $ROWS_BACK rows (weeks x markets)"
+API="$BASE/v1.0/my/analytics"
+ACQ="$API/appacquisitions?applicationId=9NBLGGH4R315&startDate=$YEAR_AGO&endDate=$TODAY"
+# The shapes: name | path | DuckDB reference (level:groups:condition;
+# empty: none). Each path carries a filter term no row fails, on a
+# dimension the shape already names, numbered per request by wrk's script
+# (NONCE), so the answer cache never hits. The last acquisitions shape
+# names three dimensions: no rollup holds it, it reads the base rows.
+NE="market%20ne%20%27ZNONCE%27"
+SHAPES=(
+  "acquisitions by week, market|$ACQ&groupby=date,market&aggregationLevel=week&orderby=date%20desc&filter=$NE|week:market:"
+  "acquisitions by week, market, device|$ACQ&groupby=date,market,deviceType&aggregationLevel=week&orderby=date%20desc&filter=$NE|week:market,deviceType:"
+  "acquisitions by age, device = PC|$ACQ&groupby=ageGroup&aggregationLevel=month&filter=deviceType%20eq%20%27PC%27%20and%20deviceType%20ne%20%27ZNONCE%27|month:ageGroup:deviceType = 'PC'"
+  "acquisitions by os, market in (US, DE)|$ACQ&groupby=date,osVersion&aggregationLevel=month&filter=(market%20eq%20%27US%27%20or%20market%20eq%20%27DE%27)%20and%20$NE|month:osVersion:market IN ('US', 'DE')"
+  "acquisitions by age, gender, os (3 dims)|$ACQ&groupby=ageGroup,gender&aggregationLevel=month&filter=osVersion%20ne%20%27ZNONCE%27|month:ageGroup,gender:"
+  "failurehits by failure, market|$API/failurehits?applicationId=9NBLGGH4R315&startDate=$MONTH_AGO&endDate=$TODAY&groupby=failureName,failureHash,market&filter=$NE|"
+)
+for shape in "${SHAPES[@]}"; do
+  IFS='|' read -r name path _ <<<"$shape"
+  url="${path//NONCE/0}"
+  answer=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
+  [ "$(echo "$answer" | tail -1)" = 200 ] || { echo "$name failed: $answer"; exit 1; }
+  count=$(echo "$answer" | head -n -1 | python3 -c "import json,sys; print(json.load(sys.stdin)['TotalCount'])")
+  echo "   $name: $count rows"
+done
 
-# A wrk script that makes every request a new query (a filter no row
-# fails, numbered per request), so the answer cache never hits.
 cat >"$WORK/uncached.lua" <<'LUA'
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, wrk.path .. "&filter=market%20ne%20%27Z" .. n .. "%27")
+  return wrk.format(nil, (wrk.path:gsub("NONCE", tostring(n))))
 end
 LUA
 
@@ -89,15 +111,23 @@ run() { # name url [wrk args...]
 }
 
 echo "== wrk: $CONNECTIONS connections, $DURATION each (2 cores shared by wrk and the server)"
-A_COLD=$(run "appacquisitions, every query new" "$ACQ" -s "$WORK/uncached.lua")
-A_ROW=$(run "appacquisitions, repeated (cached)" "$ACQ")
-F_COLD=$(run "failurehits, every query new" "$FAIL" -s "$WORK/uncached.lua")
-F_ROW=$(run "failurehits, repeated (cached)" "$FAIL")
+RESULTS=()
+for shape in "${SHAPES[@]}"; do
+  IFS='|' read -r name path _ <<<"$shape"
+  RESULTS+=("$(run "$name" "$path" -s "$WORK/uncached.lua")")
+done
+FIRST="${SHAPES[0]#*|}"; FIRST="${FIRST%%|*}"
+RESULTS+=("$(run "acquisitions by week, market (cached)" "${FIRST//NONCE/0}")")
 
-echo "== reference: DuckDB, same aggregation over the same Parquet files"
-REF=$("$VENV/bin/python" - "$WORK/data" "$TENANT" "$YEAR_AGO" "$TODAY" <<'PY'
+echo "== reference: DuckDB, the same aggregations over the same Parquet files"
+REFS=()
+for shape in "${SHAPES[@]}"; do
+  IFS='|' read -r name _ ref <<<"$shape"
+  if [ -z "$ref" ]; then REFS+=("-"); continue; fi
+  REFS+=("$("$VENV/bin/python" - "$WORK/data" "$TENANT" "$YEAR_AGO" "$TODAY" "$ref" <<'PY'
 import duckdb, glob, json, os, statistics, sys, time
-data, tenant, start, end = sys.argv[1:5]
+data, tenant, start, end, ref = sys.argv[1:6]
+level, groups, where = ref.split(":", 2)
 def live(dataset):
     d = f"{data}/data/{dataset}/tenant={tenant}/_manifest"
     newest = max(glob.glob(f"{d}/*.json"), key=lambda p: int(os.path.basename(p).split(".")[0]))
@@ -105,22 +135,26 @@ def live(dataset):
 con = duckdb.connect()
 con.execute("SET threads TO 2")
 files = live("store_acquisitions")
-q = f"""SELECT date_trunc('week', date) AS w, market, sum(acquisitionQuantity)
-FROM read_parquet({files!r}) WHERE applicationId = '9NBLGGH4R315' AND productType = 'app'
-AND date BETWEEN DATE '{start}' AND DATE '{end}' GROUP BY 1, 2 ORDER BY 1 DESC, 2"""
+extra = f" AND {where}" if where else ""
+q = f"""SELECT date_trunc('{level}', date) AS w, {groups}, sum(acquisitionQuantity),
+sum(purchasePriceUSDAmount) FROM read_parquet({files!r})
+WHERE applicationId = '9NBLGGH4R315' AND productType = 'app'
+AND date BETWEEN DATE '{start}' AND DATE '{end}'{extra} GROUP BY ALL ORDER BY 1 DESC"""
 times = []
 for _ in range(15):
     t = time.perf_counter(); con.execute(q).fetchall(); times.append(time.perf_counter() - t)
 print(f"{statistics.median(times)*1000:.1f}ms")
 PY
-)
+)")
+done
+REFS+=("-")
 
-python3 - "$A_COLD" "$A_ROW" "$F_COLD" "$F_ROW" "$REF" <<'PY'
+python3 - "${#RESULTS[@]}" "${RESULTS[@]}" "${REFS[@]}" <<'PY'
 import sys
-rows = [r.split("|") for r in sys.argv[1:5]]
-ref = sys.argv[5]
-print(f"{'request':<36} {'requests/s':>11} {'p50':>10} {'p99':>10} {'non-2xx':>8}")
-for name, rps, p50, p99, bad in rows:
-    print(f"{name:<36} {float(rps):>11.1f} {p50:>10} {p99:>10} {bad:>8}")
-print(f"{'DuckDB, appacquisitions query, 1 client':<36} {'':>11} {ref:>10}  (median of 15)")
+n = int(sys.argv[1])
+rows = [r.split("|") for r in sys.argv[2:2 + n]]
+refs = sys.argv[2 + n:]
+print(f"{'request (every query new unless cached)':<42} {'requests/s':>11} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'DuckDB 1 client':>16}")
+for (name, rps, p50, p99, bad), ref in zip(rows, refs):
+    print(f"{name:<42} {float(rps):>11.1f} {p50:>9} {p99:>9} {bad:>8} {ref:>16}")
 PY

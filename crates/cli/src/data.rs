@@ -218,7 +218,7 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return report(e),
     }
     // Store datasets answer from rollups built for the new data.
-    if engine::rollups::specs_of(&dataset.name).next().is_some() {
+    if engine::rollups::spec_of(&dataset.name).is_some() {
         let started = Instant::now();
         let built = runtime.block_on(async {
             let engine = engine::Engine::new(store.clone())?;
@@ -325,9 +325,19 @@ fn seed_store(
             Err(e) => return report(e),
         };
         let secs = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let built = runtime.block_on(async {
+            let dataset = engine::schema::dataset("store_acquisitions")?;
+            engine::rollups::build(&engine::Engine::new(store.clone())?, dataset, tenant).await
+        });
+        let rollup_rows = match built {
+            Ok(n) => n,
+            Err(e) => return report(e),
+        };
         eprintln!(
-            "store_acquisitions: {n} rows in {secs:.2}s ({:.0} rows/s)",
-            n as f64 / secs.max(1e-9)
+            "store_acquisitions: {n} rows in {secs:.2}s ({:.0} rows/s), rollups ({rollup_rows} rows) in {:.2}s",
+            n as f64 / secs.max(1e-9),
+            started.elapsed().as_secs_f64()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -29,6 +29,16 @@ use crate::ingest::{date_to_days, partition_month};
 use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
+/// Where a plan's rows come from.
+struct Source {
+    dataset: &'static Dataset,
+    /// The storage name (the dataset's, or its cube's of a version).
+    name: String,
+    manifest: Manifest,
+    /// The cube's grouping set to read.
+    set: Option<usize>,
+}
+
 /// Options of one execution.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
@@ -125,15 +135,20 @@ impl Engine {
         plan: &Plan,
         opts: &ExecOptions,
     ) -> Result<DataFrame> {
-        let (dataset, _, manifest) = self.source(tenant, plan, opts.base_rows_only).await?;
+        let source = self.source(tenant, plan, opts.base_rows_only).await?;
         let window = opts.window.as_ref();
-        let files = manifest
+        let files = source
+            .manifest
             .files
             .iter()
             .filter(|f| window.is_none_or(|w| partition_overlaps(&f.partition, w)));
-        let mut df = self.read_files(dataset, files).await?;
+        let mut df = self.read_files(source.dataset, files).await?;
 
-        let mut row_filters: Vec<Expr> = plan.row_filters.iter().map(predicate).collect();
+        let mut row_filters: Vec<Expr> = Vec::new();
+        if let Some(set) = source.set {
+            row_filters.push(column(crate::rollups::SET_COLUMN).eq(lit(set as i64)));
+        }
+        row_filters.extend(plan.row_filters.iter().map(predicate));
         if let Some(c) = &plan.condition {
             row_filters.push(condition(c));
         }
@@ -220,36 +235,46 @@ impl Engine {
         Ok(df)
     }
 
-    /// What a plan reads: its dataset, or for a Store plan a rollup of it
-    /// that holds every column the plan needs and is built for the current
-    /// data. Returns the schema and the storage name.
-    async fn source(
-        &self,
-        tenant: &TenantId,
-        plan: &Plan,
-        base_rows_only: bool,
-    ) -> Result<(&'static Dataset, String, Manifest)> {
+    /// What a plan reads: its dataset, or for a Store plan the grouping set
+    /// of its cube that holds every column the plan needs, when the cube is
+    /// built for the current data.
+    async fn source(&self, tenant: &TenantId, plan: &Plan, base_rows_only: bool) -> Result<Source> {
         let dataset = self.dataset(&plan.dataset)?;
         if plan.rollup.is_some()
             && !base_rows_only
-            && let Some(spec) = crate::rollups::covering(&dataset.name, &plan.stored_columns())
+            && let Some(choice) = crate::rollups::covering(&dataset.name, &plan.stored_columns())
         {
             let version = self.store.manifest_version(&dataset.name, tenant).await?;
             if version > 0 {
-                let name = spec.storage_name(version);
+                let name = choice.spec.storage_name(version);
                 let manifest = self.store.manifest(&name, tenant).await?;
                 if manifest.version > 0 {
-                    return Ok((&spec.dataset, name, manifest));
+                    return Ok(Source {
+                        dataset: &choice.spec.dataset,
+                        name,
+                        manifest,
+                        set: Some(choice.set),
+                    });
                 }
             }
         }
         let manifest = self.store.manifest(&dataset.name, tenant).await?;
-        Ok((dataset, dataset.name.clone(), manifest))
+        Ok(Source {
+            dataset,
+            name: dataset.name.clone(),
+            manifest,
+            set: None,
+        })
     }
 
-    /// The storage name a plan would read (its dataset or a rollup).
+    /// What a plan would read: its dataset's name, or its cube's and the
+    /// grouping set's dimensions (`store_acquisitions__cube__v3[market,deviceType]`).
     pub async fn reads(&self, tenant: &TenantId, plan: &Plan) -> Result<String> {
-        Ok(self.source(tenant, plan, false).await?.1)
+        let source = self.source(tenant, plan, false).await?;
+        Ok(match (source.set, crate::rollups::spec_of(&plan.dataset)) {
+            (Some(set), Some(spec)) => format!("{}[{}]", source.name, spec.set_dims(set).join(",")),
+            _ => source.name,
+        })
     }
 
     /// A frame over part files of a dataset (an empty one without files).

@@ -15,6 +15,7 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type}
 use datafusion::arrow::error::ArrowError;
 use query::storeapi::methods::{DateFormat, Shape};
 use query::storeapi::{FieldSource, Level, StoreQuery};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 /// Every row of the batches, as (batch, row index).
@@ -55,10 +56,9 @@ pub fn cell(b: &RecordBatch, col: usize, row: usize, boolean: bool, fmt: DateFor
             }
         }
         DataType::Float64 => {
-            // Sums of amounts carry binary noise (39.879999999999995):
-            // answer with at most 6 decimals.
-            let v = (a.as_primitive::<Float64Type>().value(row) * 1e6).round() / 1e6;
-            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+            let v = rounded(a.as_primitive::<Float64Type>().value(row));
+            v.and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number)
         }
         DataType::Date32 => {
             let days = a.as_primitive::<Date32Type>().value(row);
@@ -119,29 +119,151 @@ pub fn row_json(query: &StoreQuery, b: &RecordBatch, i: usize) -> Map<String, Va
 
 /// The rows `skip..skip + top` in the method's shape: a precomputed
 /// document is answered as stored; an insight's details are unpacked.
-pub fn page(query: &StoreQuery, batches: &[RecordBatch], skip: usize, top: usize) -> Vec<Value> {
-    rows(batches)
-        .skip(skip)
-        .take(top)
-        .map(|(b, i)| {
-            let mut row = row_json(query, b, i);
-            match query.method.shape {
-                Shape::Document => row
-                    .get("document")
-                    .and_then(Value::as_str)
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .unwrap_or(Value::Null),
-                Shape::Insights => {
-                    if let Some(Value::String(s)) = row.get("insightDetail") {
-                        let parsed = serde_json::from_str(s).unwrap_or(Value::Array(Vec::new()));
-                        row.insert("insightDetail".into(), parsed);
-                    }
-                    Value::Object(row)
+/// Serialised straight from the batches (no JSON tree per row), with each
+/// row's fields in name order.
+pub fn page<'a>(
+    query: &'a StoreQuery,
+    batches: &'a [RecordBatch],
+    skip: usize,
+    top: usize,
+) -> Page<'a> {
+    let mut order: Vec<usize> = (0..query.fields.len()).collect();
+    // A repeated name keeps its last field, as a JSON map built field by
+    // field would.
+    order.sort_by(|&a, &b| {
+        (query.fields[a].wire.as_str(), std::cmp::Reverse(a))
+            .cmp(&(query.fields[b].wire.as_str(), std::cmp::Reverse(b)))
+    });
+    order.dedup_by(|a, b| query.fields[*a].wire == query.fields[*b].wire);
+    Page {
+        query,
+        batches,
+        skip,
+        top,
+        order,
+    }
+}
+
+/// One page of a Store answer (see [`page`]).
+pub struct Page<'a> {
+    query: &'a StoreQuery,
+    batches: &'a [RecordBatch],
+    skip: usize,
+    top: usize,
+    /// `query.fields` in wire-name order.
+    order: Vec<usize>,
+}
+
+impl Serialize for Page<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for (b, i) in rows(self.batches).skip(self.skip).take(self.top) {
+            match self.query.method.shape {
+                Shape::Document | Shape::Insights => {
+                    seq.serialize_element(&unpacked(self.query, b, i))?
                 }
-                _ => Value::Object(row),
+                _ => seq.serialize_element(&RowRef {
+                    page: self,
+                    batch: b,
+                    row: i,
+                })?,
             }
-        })
-        .collect()
+        }
+        seq.end()
+    }
+}
+
+/// A document row's stored document, or an insight row with its details
+/// unpacked.
+fn unpacked(query: &StoreQuery, b: &RecordBatch, i: usize) -> Value {
+    let mut row = row_json(query, b, i);
+    match query.method.shape {
+        Shape::Document => row
+            .get("document")
+            .and_then(Value::as_str)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or(Value::Null),
+        _ => {
+            if let Some(Value::String(s)) = row.get("insightDetail") {
+                let parsed = serde_json::from_str(s).unwrap_or(Value::Array(Vec::new()));
+                row.insert("insightDetail".into(), parsed);
+            }
+            Value::Object(row)
+        }
+    }
+}
+
+/// One row of a page, written field by field.
+struct RowRef<'p, 'a> {
+    page: &'p Page<'a>,
+    batch: &'p RecordBatch,
+    row: usize,
+}
+
+impl Serialize for RowRef<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let query = self.page.query;
+        let (b, i) = (self.batch, self.row);
+        let mut map = serializer.serialize_map(Some(self.page.order.len()))?;
+        for &k in &self.page.order {
+            let f = &query.fields[k];
+            let col = match &f.source {
+                FieldSource::Output(col) => *col,
+                FieldSource::All => {
+                    map.serialize_entry(&f.wire, "All")?;
+                    continue;
+                }
+                FieldSource::Null => {
+                    map.serialize_entry(&f.wire, &())?;
+                    continue;
+                }
+            };
+            let a = b.column(col);
+            if a.is_null(i) {
+                map.serialize_entry(&f.wire, &())?;
+                continue;
+            }
+            match a.data_type() {
+                DataType::Int64 => {
+                    let v = a.as_primitive::<Int64Type>().value(i);
+                    if f.boolean {
+                        map.serialize_entry(&f.wire, &(v != 0))?;
+                    } else {
+                        map.serialize_entry(&f.wire, &v)?;
+                    }
+                }
+                DataType::Float64 => {
+                    let v = a.as_primitive::<Float64Type>().value(i);
+                    map.serialize_entry(&f.wire, &rounded(v))?;
+                }
+                DataType::Utf8 => map.serialize_entry(&f.wire, a.as_string::<i32>().value(i))?,
+                DataType::Utf8View => map.serialize_entry(&f.wire, a.as_string_view().value(i))?,
+                DataType::Date32 => {
+                    let days = a.as_primitive::<Date32Type>().value(i);
+                    let hour = query.hour_output.and_then(|h| int_at(b, h, i));
+                    match crate::ingest::days_to_date(days) {
+                        Some(d) => map.serialize_entry(
+                            &f.wire,
+                            &format_date(d, hour, query.method.date_format),
+                        )?,
+                        None => map.serialize_entry(&f.wire, &())?,
+                    }
+                }
+                _ => map.serialize_entry(
+                    &f.wire,
+                    &cell(b, col, i, f.boolean, query.method.date_format),
+                )?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// An amount with at most 6 decimals (sums carry binary noise:
+/// 39.879999999999995); a non-finite one is null.
+fn rounded(v: f64) -> Option<f64> {
+    let v = (v * 1e6).round() / 1e6;
+    v.is_finite().then_some(v)
 }
 
 /// Week and month failure answers keep the `cap` failure buckets

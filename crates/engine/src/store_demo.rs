@@ -305,7 +305,7 @@ pub async fn seed(
         catalog
             .datasets()
             .iter()
-            .filter(|d| crate::rollups::specs_of(&d.name).next().is_some())
+            .filter(|d| crate::rollups::spec_of(&d.name).is_some())
             .map(|dataset| crate::rollups::build(&engine, dataset, tenant)),
     );
     let built: Vec<_> = rollups.buffer_unordered(PARALLEL_WRITES).collect().await;
@@ -348,7 +348,8 @@ type DayUsage = (i64, i64, i64, f64);
 
 /// Replaces `store_acquisitions` by `rows` rows of daily data over the 365
 /// days ending two days before `today`, all for the first demo app: the
-/// benchmark's "app with 10 M daily rows". Returns the rows written.
+/// benchmark's "app with 10 M daily rows". Returns the rows written; the
+/// caller builds the rollups ([`crate::rollups::build`]).
 pub async fn seed_bulk_acquisitions(
     store: &DataStore,
     tenant: &TenantId,
@@ -398,7 +399,6 @@ pub async fn seed_bulk_acquisitions(
         written += n;
     }
     loader.commit().await?;
-    crate::rollups::build(&crate::Engine::new(store.clone())?, dataset, tenant).await?;
     Ok(written)
 }
 

@@ -9,8 +9,10 @@ use serde_json::{Map, Value};
 
 /// `{Value, @nextLink, TotalCount}` (and the data's freshness where the
 /// method reports it).
+/// `V` is what the rows are written from: a JSON array when read back,
+/// the server's own page type when it writes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoreEnvelope {
+pub struct StoreEnvelope<V = Vec<Value>> {
     #[serde(rename = "@nextLink", default, skip_serializing_if = "Option::is_none")]
     pub next_link: Option<String>,
     #[serde(
@@ -23,7 +25,7 @@ pub struct StoreEnvelope {
     pub total_count: usize,
     /// The page's rows (a row, or a precomputed document).
     #[serde(rename = "Value")]
-    pub value: Vec<Value>,
+    pub value: V,
 }
 
 /// One step of the acquisition funnel.

@@ -169,6 +169,9 @@ pub struct Loader<'a> {
     rows: u64,
     /// Rows in the partitions' builders, not yet encoded.
     buffered: usize,
+    /// At most this many rows per data page (the Parquet default, 20k,
+    /// when `None`).
+    page_rows: Option<usize>,
 }
 
 struct Partition {
@@ -215,7 +218,15 @@ impl<'a> Loader<'a> {
             bad: BadValues::default(),
             rows: 0,
             buffered: 0,
+            page_rows: None,
         })
+    }
+
+    /// Writes data pages of at most `rows` rows, so that readers filtering
+    /// on a sorted column (a rollup's set) skip more with the page index.
+    pub fn with_page_rows(mut self, rows: usize) -> Self {
+        self.page_rows = Some(rows.max(1));
+        self
     }
 
     /// Maps input column names to stored column indexes (case-insensitive);
@@ -305,7 +316,7 @@ impl<'a> Loader<'a> {
         if partition.builders.rows >= FLUSH_ROWS {
             self.buffered -= partition.builders.rows;
             let batch = partition.builders.finish(&self.schema)?;
-            write_batch(self.store, partition, &batch).await?;
+            write_batch(self.store, partition, &batch, self.page_rows).await?;
             self.bound_encoding().await?;
         } else if self.buffered >= MAX_BUFFERED_ROWS {
             self.encode_fullest().await?;
@@ -321,7 +332,7 @@ impl<'a> Loader<'a> {
         };
         self.buffered -= partition.builders.rows;
         let batch = partition.builders.finish(&self.schema)?;
-        write_batch(self.store, partition, &batch).await
+        write_batch(self.store, partition, &batch, self.page_rows).await
     }
 
     /// Closes the largest open row groups until the encoded bytes waiting
@@ -414,7 +425,7 @@ impl<'a> Loader<'a> {
         );
         partition.rows += batch.num_rows() as u64;
         self.rows += batch.num_rows() as u64;
-        write_batch(self.store, partition, &batch).await?;
+        write_batch(self.store, partition, &batch, self.page_rows).await?;
         self.bound_encoding().await
     }
 
@@ -439,7 +450,7 @@ impl<'a> Loader<'a> {
         for (key, mut partition) in partitions {
             if partition.builders.rows > 0 {
                 let batch = partition.builders.finish(&self.schema)?;
-                write_batch(self.store, &mut partition, &batch).await?;
+                write_batch(self.store, &mut partition, &batch, self.page_rows).await?;
             }
             if let Some(file) = close_partition(self.store, partition, key).await? {
                 new_files.push(file);
@@ -555,7 +566,7 @@ impl<'a> Loader<'a> {
                 let kept = filter_record_batch(&batch, &keep)?;
                 if kept.num_rows() > 0 {
                     partition.rows += kept.num_rows() as u64;
-                    write_batch(self.store, &mut partition, &kept).await?;
+                    write_batch(self.store, &mut partition, &kept, self.page_rows).await?;
                 }
             }
             if let Some(part) =
@@ -642,6 +653,7 @@ async fn write_batch(
     store: &DataStore,
     partition: &mut Partition,
     batch: &RecordBatch,
+    page_rows: Option<usize>,
 ) -> Result<()> {
     if partition.writer.is_none() {
         // The smallest part an S3 multipart upload allows: each open
@@ -654,7 +666,14 @@ async fn write_batch(
         partition.writer = Some(AsyncArrowWriter::try_new(
             object,
             batch.schema(),
-            Some(writer_properties_for(batch.num_rows())),
+            Some(match page_rows {
+                Some(rows) => writer_properties_for(batch.num_rows())
+                    .into_builder()
+                    .set_data_page_row_count_limit(rows)
+                    .set_write_batch_size(rows)
+                    .build(),
+                None => writer_properties_for(batch.num_rows()),
+            }),
         )?);
     }
     if let Some(writer) = partition.writer.as_mut() {

@@ -171,6 +171,31 @@ async fn rollups_answer_like_the_base_rows() {
             "funnel?applicationId=9NBLGGH4R315&startDate={}&filter=market%20eq%20'US'",
             d(30)
         ),
+        // Two dimensions: pairs of the cube.
+        format!(
+            "appacquisitions?applicationId=9NBLGGH4R315&startDate={}&groupby=date,market,deviceType&aggregationLevel=week",
+            d(200)
+        ),
+        format!(
+            "appacquisitions?applicationId=9NBLGGH4R315&startDate={}&groupby=ageGroup&filter=deviceType%20eq%20'PC'%20or%20deviceType%20eq%20'Holographic'",
+            d(300)
+        ),
+        format!(
+            "failurehits?applicationId=9NBLGGH4R315&startDate={}&groupby=failureName,failureHash&aggregationLevel=week",
+            d(29)
+        ),
+        format!(
+            "usagedaily?applicationId=9NBLGGH4R315&startDate={}&groupby=market,deviceType",
+            d(60)
+        ),
+        format!(
+            "ratings?applicationId=9NBLGGH4R315&startDate={}&groupby=isRevised&filter=market%20eq%20'US'",
+            d(90)
+        ),
+        format!(
+            "appchannelconversions?applicationId=9NBLGGH4R315&startDate={}&groupby=market,deviceType&aggregationLevel=month",
+            d(300)
+        ),
     ];
     for request in &requests {
         let (path, q) = request.split_once('?').unwrap();
@@ -182,7 +207,26 @@ async fn rollups_answer_like_the_base_rows() {
         let method = methods::find(path, None).unwrap();
         let query = resolve(method, &params, today).unwrap();
         let reads = f.engine.reads(&t, &query.plan).await.unwrap();
-        assert!(reads.contains("__"), "{request} reads {reads}");
+        assert!(reads.contains("__cube__v"), "{request} reads {reads}");
+        // The cheapest set: as many dimensions as the request names.
+        let dims = reads.split('[').nth(1).unwrap().trim_end_matches(']');
+        let named = [
+            "market",
+            "deviceType",
+            "ageGroup",
+            "failureName",
+            "failureHash",
+            "packageVersion",
+            "isRevised",
+        ]
+        .iter()
+        .filter(|d| request.contains(*d))
+        .count();
+        assert_eq!(
+            dims.split(',').filter(|d| !d.is_empty()).count(),
+            named,
+            "{request} reads {reads}"
+        );
         let opts = ExecOptions {
             window: query.window.clone(),
             ..ExecOptions::default()
@@ -201,10 +245,11 @@ async fn rollups_answer_like_the_base_rows() {
         same_answer(&from_rollup, &from_base, request);
         assert!(from_rollup.lines().count() > 1, "{request}: no rows");
     }
-    // Two dimensions: no single-dimension rollup holds them.
+    // Three dimensions: no grouping set holds them.
     let params = StoreParams::new([
         ("applicationId".to_string(), "9NBLGGH4R315".to_string()),
         ("groupby".to_string(), "market,deviceType".to_string()),
+        ("filter".to_string(), "ageGroup eq '18-24'".to_string()),
     ]);
     let q = resolve(
         methods::find("appacquisitions", None).unwrap(),

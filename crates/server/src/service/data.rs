@@ -138,7 +138,7 @@ pub async fn load_file(
         return Err(input_error(e));
     }
     let report = loader.commit().await.map_err(input_error)?;
-    let rollup_rows = if engine::rollups::specs_of(&dataset.name).next().is_some() {
+    let rollup_rows = if engine::rollups::spec_of(&dataset.name).is_some() {
         engine::rollups::build(engine, dataset, tenant)
             .await
             .map_err(ServiceError::Engine)?
