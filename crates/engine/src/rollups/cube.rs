@@ -19,8 +19,10 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
-use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::arrow::row::SortField;
 use foldhash::fast::RandomState;
+
+use super::intern::{KeyInterner, ValueInterner};
 
 use crate::error::{EngineError, Result};
 
@@ -404,158 +406,6 @@ fn add_values<T, A>(
                 }
             }
         }
-    }
-}
-
-/// Key tuples (several columns of any type) to codes, through Arrow's row
-/// format; a row equal to the one before it reuses its code without a
-/// hash (key columns come in long runs: one app, one date).
-struct KeyInterner {
-    converter: RowConverter,
-    index: HashMap<Box<[u8]>, u32, RandomState>,
-    rows: Rows,
-}
-
-impl KeyInterner {
-    fn new(fields: Vec<SortField>) -> Result<KeyInterner> {
-        let converter = RowConverter::new(fields)?;
-        let rows = converter.empty_rows(0, 0);
-        Ok(KeyInterner {
-            converter,
-            index: HashMap::default(),
-            rows,
-        })
-    }
-
-    fn codes(&mut self, columns: &[ArrayRef]) -> Result<Vec<u32>> {
-        let rows = self.converter.convert_columns(columns)?;
-        let mut out = Vec::with_capacity(rows.num_rows());
-        let mut previous: Option<(usize, u32)> = None;
-        for i in 0..rows.num_rows() {
-            let row = rows.row(i);
-            let bytes = row.data();
-            let code = match previous {
-                Some((p, code)) if rows.row(p).data() == bytes => code,
-                _ => match self.index.get(bytes) {
-                    Some(&code) => code,
-                    None => {
-                        let code = self.index.len() as u32;
-                        self.index.insert(bytes.into(), code);
-                        self.rows.push(row);
-                        code
-                    }
-                },
-            };
-            previous = Some((i, code));
-            out.push(code);
-        }
-        Ok(out)
-    }
-
-    fn decode(&self, codes: &[u32]) -> Result<Vec<ArrayRef>> {
-        Ok(self
-            .converter
-            .convert_rows(codes.iter().map(|&c| self.rows.row(c as usize)))?)
-    }
-}
-
-/// One dimension's values to codes; code 0 is null. Strings are hashed as
-/// their bytes, numbers as theirs, without Arrow's row encoding.
-struct ValueInterner {
-    ty: DataType,
-    index: HashMap<Box<[u8]>, u32, RandomState>,
-    /// The value of each code (index 0, null, unused).
-    values: Vec<Box<[u8]>>,
-}
-
-impl ValueInterner {
-    fn new(ty: DataType) -> ValueInterner {
-        ValueInterner {
-            ty,
-            index: HashMap::default(),
-            values: vec![Box::default()],
-        }
-    }
-
-    fn code(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(&code) = self.index.get(bytes) {
-            return code;
-        }
-        let code = self.values.len() as u32;
-        self.index.insert(bytes.into(), code);
-        self.values.push(bytes.into());
-        code
-    }
-
-    fn codes(&mut self, array: &ArrayRef) -> Result<Vec<u32>> {
-        let n = array.len();
-        if array.null_count() == n {
-            return Ok(vec![0; n]);
-        }
-        let mut out = Vec::with_capacity(n);
-        match array.data_type() {
-            DataType::Utf8View => {
-                let values = array.as_string_view();
-                for row in 0..n {
-                    out.push(if values.is_null(row) {
-                        0
-                    } else {
-                        self.code(values.value(row).as_bytes())
-                    });
-                }
-            }
-            DataType::Utf8 => {
-                let values = array.as_string::<i32>();
-                for row in 0..n {
-                    out.push(if values.is_null(row) {
-                        0
-                    } else {
-                        self.code(values.value(row).as_bytes())
-                    });
-                }
-            }
-            DataType::Int64 => {
-                let values = array.as_primitive::<Int64Type>();
-                for row in 0..n {
-                    out.push(if values.is_null(row) {
-                        0
-                    } else {
-                        self.code(&values.value(row).to_le_bytes())
-                    });
-                }
-            }
-            other => {
-                // Other types through their string form, decoded back by cast.
-                let strings = cast(array, &DataType::Utf8)?;
-                if strings.data_type() != &DataType::Utf8 {
-                    return Err(EngineError::BadInput(format!(
-                        "a rollup dimension of type {other} cannot be grouped"
-                    )));
-                }
-                return self.codes(&strings);
-            }
-        }
-        Ok(out)
-    }
-
-    fn decode(&self, codes: &[u32]) -> Result<ArrayRef> {
-        let value = |c: u32| (c != 0).then(|| &self.values[c as usize]);
-        Ok(match self.ty {
-            DataType::Int64 => Arc::new(Int64Array::from_iter(codes.iter().map(|&c| {
-                value(c).map(|b| {
-                    let mut raw = [0u8; 8];
-                    raw.copy_from_slice(&b[..8]);
-                    i64::from_le_bytes(raw)
-                })
-            }))),
-            _ => {
-                let strings: datafusion::arrow::array::StringArray = codes
-                    .iter()
-                    .map(|&c| value(c).map(|b| String::from_utf8_lossy(b).into_owned()))
-                    .collect();
-                cast(&strings, &self.ty)?
-            }
-        })
     }
 }
 

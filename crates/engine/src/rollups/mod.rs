@@ -24,6 +24,7 @@
 //! older versions' rollups.
 
 mod cube;
+mod intern;
 
 use std::sync::LazyLock;
 
