@@ -143,12 +143,12 @@ pub async fn measure(
                     .iter()
                     .find(|m| m.path.eq_ignore_ascii_case(n))
             }) {
-                Some(m) => format!("{} /v1.0/my/analytics/{}", req.method(), m.path),
-                None => format!("{} {}", req.method(), route.as_str()),
+                Some(m) => crate::metrics::operation(req.method(), "/v1.0/my/analytics/", m.path),
+                None => crate::metrics::operation(req.method(), "", route.as_str()),
             }
         }
-        Some(route) => format!("{} {}", req.method(), route.as_str()),
-        None => "unmatched".to_string(),
+        Some(route) => crate::metrics::operation(req.method(), "", route.as_str()),
+        None => "unmatched",
     };
     let api = crate::metrics::ApiLabel::of_path(req.uri().path());
     let journal = state.journal.enabled().then(|| {
@@ -174,7 +174,7 @@ pub async fn measure(
     let elapsed = started.elapsed();
     state
         .metrics
-        .request(api, &operation, res.status().as_u16(), elapsed);
+        .request(api, operation, res.status().as_u16(), elapsed);
     if let Some((who, method, path, query, request_bytes)) = journal
         && let Some(identity) = who.get()
     {

@@ -54,14 +54,14 @@ impl ApiLabel {
 pub struct RequestLabels {
     pub api: ApiLabel,
     /// `METHOD /route/{template}` (or `unmatched`).
-    pub operation: String,
+    pub operation: &'static str,
     pub status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DurationLabels {
     pub api: ApiLabel,
-    pub operation: String,
+    pub operation: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -241,19 +241,16 @@ impl Metrics {
         self.faults.get_or_create(&FaultLabels { api }).inc();
     }
 
-    pub fn request(&self, api: ApiLabel, operation: &str, status: u16, elapsed: Duration) {
+    pub fn request(&self, api: ApiLabel, operation: &'static str, status: u16, elapsed: Duration) {
         self.http_requests
             .get_or_create(&RequestLabels {
                 api,
-                operation: operation.to_string(),
+                operation,
                 status,
             })
             .inc();
         self.http_duration
-            .get_or_create(&DurationLabels {
-                api,
-                operation: operation.to_string(),
-            })
+            .get_or_create(&DurationLabels { api, operation })
             .observe(elapsed.as_secs_f64());
     }
 
@@ -308,9 +305,63 @@ impl scheduler::Observer for Metrics {
     }
 }
 
+/// The `operation` label of a request, `METHOD <prefix><route>`, made
+/// once per (method, route) and kept: routes and methods are closed sets
+/// (the router's templates, the Store method table), so the kept strings
+/// are bounded, and a request costs a lookup instead of a `format!` and
+/// two copies. `prefix` must be the same for every call with a route.
+pub fn operation(method: &axum::http::Method, prefix: &str, route: &str) -> &'static str {
+    type Interned = std::collections::HashMap<String, Vec<(String, &'static str)>>;
+    static KNOWN: std::sync::LazyLock<std::sync::RwLock<Interned>> =
+        std::sync::LazyLock::new(Default::default);
+    // At most this many routes: beyond it (never, with a fixed router) the
+    // label is "other".
+    const MAX: usize = 4096;
+    let method = method.as_str();
+    let find = |known: &Interned| {
+        known
+            .get(route)
+            .and_then(|methods| methods.iter().find(|(m, _)| m == method))
+            .map(|(_, label)| *label)
+    };
+    if let Some(found) = find(&KNOWN.read().unwrap_or_else(|p| p.into_inner())) {
+        return found;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = find(&known) {
+        return found;
+    }
+    if known.len() >= MAX {
+        return "other";
+    }
+    let label: &'static str = Box::leak(format!("{method} {prefix}{route}").into_boxed_str());
+    known
+        .entry(route.to_string())
+        .or_default()
+        .push((method.to_string(), label));
+    label
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operation_labels_are_made_once_per_method_and_route() {
+        use axum::http::Method;
+        let a = operation(&Method::GET, "", "/insights/v1/mpn/ScheduledQueries");
+        assert_eq!(a, "GET /insights/v1/mpn/ScheduledQueries");
+        let again = operation(&Method::GET, "", "/insights/v1/mpn/ScheduledQueries");
+        assert!(std::ptr::eq(a, again), "the same kept string");
+        assert_eq!(
+            operation(&Method::POST, "", "/insights/v1/mpn/ScheduledQueries"),
+            "POST /insights/v1/mpn/ScheduledQueries"
+        );
+        assert_eq!(
+            operation(&Method::GET, "/v1.0/my/analytics/", "appacquisitions"),
+            "GET /v1.0/my/analytics/appacquisitions"
+        );
+    }
 
     #[test]
     fn encodes_the_named_families() {

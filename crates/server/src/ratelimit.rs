@@ -15,7 +15,7 @@ const MAX_KEYS: usize = 50_000;
 pub struct RateLimiter {
     burst: f64,
     per_second: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<String, (f64, Instant), foldhash::fast::RandomState>>,
 }
 
 /// The outcome of one call's check.
@@ -32,14 +32,18 @@ impl RateLimiter {
         RateLimiter {
             burst: f64::from(burst),
             per_second,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::default()),
         }
     }
 
     /// Makes room at the bound: buckets that have refilled completely
     /// (their keys are indistinguishable from new ones) go first; if none
     /// has, the least recently used one.
-    fn evict(&self, buckets: &mut HashMap<String, (f64, Instant)>, now: Instant) {
+    fn evict(
+        &self,
+        buckets: &mut HashMap<String, (f64, Instant), foldhash::fast::RandomState>,
+        now: Instant,
+    ) {
         let full_after = std::time::Duration::from_secs_f64(self.burst / self.per_second);
         buckets.retain(|_, (_, last)| now.duration_since(*last) < full_after);
         if buckets.len() >= MAX_KEYS
