@@ -224,19 +224,41 @@ pub fn covering(base: &str, columns: &[&str]) -> Option<Choice> {
 /// cube).
 pub const MIN_BASE_ROWS: u64 = 100_000;
 
-/// Builds the cube of `base` for the tenant's current rows in one scan
-/// (none under [`MIN_BASE_ROWS`] rows), then drops the rollups of older
-/// versions. Returns the rows written.
-pub async fn build(engine: &crate::Engine, base: &Dataset, tenant: &TenantId) -> Result<u64> {
-    build_over(engine, base, tenant, MIN_BASE_ROWS).await
+/// At most this many groups over all of a cube's sets (about 100 bytes
+/// each while building): data whose sets have more — dimensions of very
+/// many values — gets no cube, and plans read its base rows. A 10 M-row
+/// year of one app makes 407k.
+pub const MAX_GROUPS: usize = 8_000_000;
+
+/// When a base dataset gets a cube.
+#[derive(Debug, Clone, Copy)]
+pub struct CubeLimits {
+    pub min_base_rows: u64,
+    pub max_groups: usize,
 }
 
-/// [`build`] with another row floor (tests build cubes of small data).
-pub async fn build_over(
+impl Default for CubeLimits {
+    fn default() -> Self {
+        CubeLimits {
+            min_base_rows: MIN_BASE_ROWS,
+            max_groups: MAX_GROUPS,
+        }
+    }
+}
+
+/// Builds the cube of `base` for the tenant's current rows in one scan
+/// (none under [`MIN_BASE_ROWS`] rows or over [`MAX_GROUPS`] groups), then
+/// drops the rollups of older versions. Returns the rows written.
+pub async fn build(engine: &crate::Engine, base: &Dataset, tenant: &TenantId) -> Result<u64> {
+    build_within(engine, base, tenant, CubeLimits::default()).await
+}
+
+/// [`build`] with other limits (tests build cubes of small data).
+pub async fn build_within(
     engine: &crate::Engine,
     base: &Dataset,
     tenant: &TenantId,
-    min_base_rows: u64,
+    limits: CubeLimits,
 ) -> Result<u64> {
     let Some(spec) = spec_of(&base.name) else {
         return Ok(0);
@@ -246,7 +268,7 @@ pub async fn build_over(
     // commits meanwhile cannot put newer rows under an older name.
     let manifest = store.manifest(&base.name, tenant).await?;
     let version = manifest.version;
-    if manifest.files.iter().map(|f| f.rows).sum::<u64>() < min_base_rows {
+    if manifest.files.iter().map(|f| f.rows).sum::<u64>() < limits.min_base_rows {
         drop_old(store, &base.name, tenant, version).await?;
         return Ok(0);
     }
@@ -275,6 +297,10 @@ pub async fn build_over(
     let mut cube = Cube::new(positions, &stream.schema(), &spec.sets)?;
     while let Some(batch) = stream.try_next().await? {
         cube.add(&batch)?;
+        if cube.groups() > limits.max_groups {
+            drop_old(store, &base.name, tenant, version).await?;
+            return Ok(0);
+        }
     }
     let batches = cube.finish(&crate::schema::dataset_schema(&spec.dataset))?;
     let mut target = spec.dataset.clone();

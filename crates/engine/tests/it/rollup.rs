@@ -144,10 +144,28 @@ async fn rollups_answer_like_the_base_rows() {
         f.engine.reads(&t, &small.plan).await.unwrap(),
         "store_acquisitions"
     );
-    // Built anyway, they answer like the base rows.
+    // Over the group budget: no cube either.
     let catalog = query::storeapi::store_catalog();
+    let acquisitions = query::catalog::Catalog::dataset(catalog, "store_acquisitions").unwrap();
+    let tight = engine::rollups::CubeLimits {
+        min_base_rows: 0,
+        max_groups: 100,
+    };
+    let rows = engine::rollups::build_within(&f.engine, acquisitions, &t, tight)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    assert_eq!(
+        f.engine.reads(&t, &small.plan).await.unwrap(),
+        "store_acquisitions"
+    );
+    // Built anyway, they answer like the base rows.
+    let all = engine::rollups::CubeLimits {
+        min_base_rows: 0,
+        ..Default::default()
+    };
     for dataset in query::catalog::Catalog::datasets(catalog) {
-        engine::rollups::build_over(&f.engine, dataset, &t, 0)
+        engine::rollups::build_within(&f.engine, dataset, &t, all)
             .await
             .unwrap();
     }
