@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Store analytics API benchmark (not a test): five request shapes (one and
-# two grouping dimensions, filters on a second dimension) over an app with
-# 10 M daily rows of acquisitions over a year, and failurehits over 30 days,
+# Store analytics API benchmark (not a test): five acquisitions shapes (one
+# and two grouping dimensions, filters on a second dimension, and three
+# dimensions, which no rollup holds) over an app with 10 M daily rows of
+# acquisitions over a year, and failurehits over 30 days,
 # each under 8 concurrent clients (wrk), every request a new query. Prints
 # requests/s, p50 and p99 next to a reference: DuckDB running the same
 # aggregation over the same Parquet files (median of single runs), and the
