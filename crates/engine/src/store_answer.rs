@@ -16,7 +16,7 @@ use datafusion::arrow::error::ArrowError;
 use query::storeapi::methods::{DateFormat, Shape};
 use query::storeapi::{FieldSource, Level, StoreQuery};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Every row of the batches, as (batch, row index).
 pub fn rows(batches: &[RecordBatch]) -> impl Iterator<Item = (&RecordBatch, usize)> {
@@ -81,42 +81,6 @@ pub fn format_date(d: NaiveDate, hour: Option<i64>, fmt: DateFormat) -> String {
     }
 }
 
-/// One row in the method's wire shape: every field it answers, by wire name.
-pub fn row_json(query: &StoreQuery, b: &RecordBatch, i: usize) -> Map<String, Value> {
-    let method = query.method;
-    let mut m = Map::new();
-    for f in &query.fields {
-        let v = match &f.source {
-            FieldSource::Output(col) => {
-                let is_date = query
-                    .plan
-                    .outputs
-                    .get(*col)
-                    .is_some_and(|o| o.ty == query::catalog::ColumnType::Date);
-                match (is_date, query.hour_output) {
-                    (true, Some(h)) => {
-                        let hour = int_at(b, h, i);
-                        let days = b.column(*col);
-                        if days.is_null(i) {
-                            Value::Null
-                        } else {
-                            let d = days.as_primitive::<Date32Type>().value(i);
-                            crate::ingest::days_to_date(d).map_or(Value::Null, |d| {
-                                Value::from(format_date(d, hour, method.date_format))
-                            })
-                        }
-                    }
-                    _ => cell(b, *col, i, f.boolean, method.date_format),
-                }
-            }
-            FieldSource::All => Value::from("All"),
-            FieldSource::Null => Value::Null,
-        };
-        m.insert(f.wire.clone(), v);
-    }
-    m
-}
-
 /// The rows `skip..skip + top` in the method's shape: a precomputed
 /// document is answered as stored; an insight's details are unpacked.
 /// Serialised straight from the batches (no JSON tree per row), with each
@@ -160,7 +124,7 @@ impl Serialize for Page<'_> {
         for (b, i) in rows(self.batches).skip(self.skip).take(self.top) {
             match self.query.method.shape {
                 Shape::Document | Shape::Insights => {
-                    seq.serialize_element(&unpacked(self.query, b, i))?
+                    seq.serialize_element(&unpacked(self, b, i))?
                 }
                 _ => seq.serialize_element(&RowRef {
                     page: self,
@@ -175,9 +139,16 @@ impl Serialize for Page<'_> {
 
 /// A document row's stored document, or an insight row with its details
 /// unpacked.
-fn unpacked(query: &StoreQuery, b: &RecordBatch, i: usize) -> Value {
-    let mut row = row_json(query, b, i);
-    match query.method.shape {
+fn unpacked(page: &Page, b: &RecordBatch, i: usize) -> Value {
+    let row = RowRef {
+        page,
+        batch: b,
+        row: i,
+    };
+    let Ok(Value::Object(mut row)) = serde_json::to_value(&row) else {
+        return Value::Null;
+    };
+    match page.query.method.shape {
         Shape::Document => row
             .get("document")
             .and_then(Value::as_str)

@@ -100,33 +100,18 @@ impl ValueInterner {
         let mut out = Vec::with_capacity(n);
         match array.data_type() {
             DataType::Utf8View => {
-                let values = array.as_string_view();
-                for row in 0..n {
-                    out.push(if values.is_null(row) {
-                        0
-                    } else {
-                        self.code(values.value(row).as_bytes())
-                    });
+                for v in array.as_string_view().iter() {
+                    out.push(v.map_or(0, |v| self.code(v.as_bytes())));
                 }
             }
             DataType::Utf8 => {
-                let values = array.as_string::<i32>();
-                for row in 0..n {
-                    out.push(if values.is_null(row) {
-                        0
-                    } else {
-                        self.code(values.value(row).as_bytes())
-                    });
+                for v in array.as_string::<i32>().iter() {
+                    out.push(v.map_or(0, |v| self.code(v.as_bytes())));
                 }
             }
             DataType::Int64 => {
-                let values = array.as_primitive::<Int64Type>();
-                for row in 0..n {
-                    out.push(if values.is_null(row) {
-                        0
-                    } else {
-                        self.code(&values.value(row).to_le_bytes())
-                    });
+                for v in array.as_primitive::<Int64Type>().iter() {
+                    out.push(v.map_or(0, |v| self.code(&v.to_le_bytes())));
                 }
             }
             other => {
