@@ -11,7 +11,10 @@
 
 use std::io::Write;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{
+    Array, AsArray, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+};
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Float32Type, Float64Type, Int32Type, Int64Type, UInt64Type,
 };
@@ -136,7 +139,8 @@ impl RowFormatter {
         self.end_row();
     }
 
-    /// Appends every row of a batch.
+    /// Appends every row of a batch. Columns are resolved to their typed
+    /// arrays once per batch, so a cell costs one match and no downcast.
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
         let columns: Vec<ColumnWriter<'_>> = batch
             .columns()
@@ -144,48 +148,32 @@ impl RowFormatter {
             .map(|a| ColumnWriter::new(a.as_ref()))
             .collect::<Result<_>>()?;
         let mut itoa_buf = itoa::Buffer::new();
+        let mut dates = DateCache::default();
         let mut text = String::new();
         for row in 0..batch.num_rows() {
             for (i, column) in columns.iter().enumerate() {
                 if i > 0 {
                     self.separator();
                 }
-                if column.array.is_null(row) {
+                if column.nulls.is_some_and(|n| n.is_null(row)) {
                     continue;
                 }
                 match &column.kind {
-                    Kind::Utf8 => self.field(column.array.as_string::<i32>().value(row)),
-                    Kind::LargeUtf8 => self.field(column.array.as_string::<i64>().value(row)),
-                    Kind::Utf8View => self.field(column.array.as_string_view().value(row)),
-                    Kind::Int64 => {
-                        let v = column.array.as_primitive::<Int64Type>().value(row);
-                        self.buf.extend_from_slice(itoa_buf.format(v).as_bytes());
-                    }
-                    Kind::Int32 => {
-                        let v = column.array.as_primitive::<Int32Type>().value(row);
-                        self.buf.extend_from_slice(itoa_buf.format(v).as_bytes());
-                    }
-                    Kind::UInt64 => {
-                        let v = column.array.as_primitive::<UInt64Type>().value(row);
-                        self.buf.extend_from_slice(itoa_buf.format(v).as_bytes());
-                    }
-                    Kind::Float64 => {
-                        let v = column.array.as_primitive::<Float64Type>().value(row);
-                        plain_float(&mut self.buf, v);
-                    }
-                    Kind::Float32 => {
-                        let v = column.array.as_primitive::<Float32Type>().value(row);
-                        plain_float(&mut self.buf, f64::from(v));
-                    }
-                    Kind::Date32 => {
-                        let days = column.array.as_primitive::<Date32Type>().value(row);
-                        if let Some(d) = days_to_date(days) {
-                            text.clear();
-                            use std::fmt::Write as _;
-                            let _ = write!(text, "{}", d.format("%Y-%m-%d"));
-                            self.buf.extend_from_slice(text.as_bytes());
-                        }
-                    }
+                    Kind::Utf8(a) => self.field(a.value(row)),
+                    Kind::LargeUtf8(a) => self.field(a.value(row)),
+                    Kind::Utf8View(a) => self.field(a.value(row)),
+                    Kind::Int64(v) => self
+                        .buf
+                        .extend_from_slice(itoa_buf.format(v[row]).as_bytes()),
+                    Kind::Int32(v) => self
+                        .buf
+                        .extend_from_slice(itoa_buf.format(v[row]).as_bytes()),
+                    Kind::UInt64(v) => self
+                        .buf
+                        .extend_from_slice(itoa_buf.format(v[row]).as_bytes()),
+                    Kind::Float64(v) => plain_float(&mut self.buf, v[row]),
+                    Kind::Float32(v) => plain_float(&mut self.buf, f64::from(v[row])),
+                    Kind::Date32(v) => dates.write(&mut self.buf, v[row]),
                     Kind::Other(formatter) => {
                         text.clear();
                         use std::fmt::Write as _;
@@ -202,26 +190,93 @@ impl RowFormatter {
     }
 }
 
-/// Plain decimal without exponent; Rust's `Display` for `f64` never uses one.
+/// `yyyy-MM-dd` of a day number, remembering the last one (a report's
+/// date column repeats the same day for long runs of rows).
+#[derive(Default)]
+struct DateCache {
+    last: Option<(i32, Vec<u8>)>,
+}
+
+impl DateCache {
+    fn write(&mut self, buf: &mut Vec<u8>, days: i32) {
+        if let Some((d, text)) = &self.last
+            && *d == days
+        {
+            buf.extend_from_slice(text);
+            return;
+        }
+        let mut text = Vec::with_capacity(10);
+        if let Some(date) = days_to_date(days) {
+            use chrono::Datelike;
+            let (y, m, d) = (date.year(), date.month(), date.day());
+            if (0..=9999).contains(&y) {
+                let digit = |n: u32| b'0' + (n % 10) as u8;
+                let y = y as u32;
+                text.extend_from_slice(&[
+                    digit(y / 1000),
+                    digit(y / 100),
+                    digit(y / 10),
+                    digit(y),
+                    b'-',
+                    digit(m / 10),
+                    digit(m),
+                    b'-',
+                    digit(d / 10),
+                    digit(d),
+                ]);
+            } else {
+                let _ = write!(text, "{}", date.format("%Y-%m-%d"));
+            }
+        }
+        buf.extend_from_slice(&text);
+        self.last = Some((days, text));
+    }
+}
+
+/// Plain decimal without exponent, exactly as Rust's `Display` for `f64`
+/// writes it (shortest digits that read back, never an exponent). Whole
+/// numbers go through `itoa`. Fractions in ryu's plain-decimal range go
+/// through `ryu` when its answer has at most 15 significant digits: then
+/// it is the only string that short which reads back, so `Display` writes
+/// it too (with 16 or 17 digits two strings can tie, and the two libraries
+/// break ties differently). The rest through `Display`.
 fn plain_float(buf: &mut Vec<u8>, v: f64) {
+    let magnitude = v.abs();
+    if v.fract() == 0.0 && magnitude < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        buf.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+        return;
+    }
+    if v.is_finite() && (1e-4..1e15).contains(&magnitude) {
+        let mut ryu = ryu::Buffer::new();
+        let text = ryu.format_finite(v);
+        let significant = text
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .skip_while(|&b| b == b'0')
+            .count();
+        if significant <= 15 {
+            buf.extend_from_slice(text.as_bytes());
+            return;
+        }
+    }
     let _ = write!(buf, "{v}");
 }
 
 enum Kind<'a> {
-    Utf8,
-    LargeUtf8,
-    Utf8View,
-    Int64,
-    Int32,
-    UInt64,
-    Float64,
-    Float32,
-    Date32,
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    Utf8View(&'a StringViewArray),
+    Int64(&'a [i64]),
+    Int32(&'a [i32]),
+    UInt64(&'a [u64]),
+    Float64(&'a [f64]),
+    Float32(&'a [f32]),
+    Date32(&'a [i32]),
     Other(ArrayFormatter<'a>),
 }
 
 struct ColumnWriter<'a> {
-    array: &'a dyn Array,
+    nulls: Option<&'a NullBuffer>,
     kind: Kind<'a>,
 }
 
@@ -230,15 +285,15 @@ const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 impl<'a> ColumnWriter<'a> {
     fn new(array: &'a dyn Array) -> Result<Self> {
         let kind = match array.data_type() {
-            DataType::Utf8 => Kind::Utf8,
-            DataType::LargeUtf8 => Kind::LargeUtf8,
-            DataType::Utf8View => Kind::Utf8View,
-            DataType::Int64 => Kind::Int64,
-            DataType::Int32 => Kind::Int32,
-            DataType::UInt64 => Kind::UInt64,
-            DataType::Float64 => Kind::Float64,
-            DataType::Float32 => Kind::Float32,
-            DataType::Date32 => Kind::Date32,
+            DataType::Utf8 => Kind::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => Kind::LargeUtf8(array.as_string::<i64>()),
+            DataType::Utf8View => Kind::Utf8View(array.as_string_view()),
+            DataType::Int64 => Kind::Int64(array.as_primitive::<Int64Type>().values()),
+            DataType::Int32 => Kind::Int32(array.as_primitive::<Int32Type>().values()),
+            DataType::UInt64 => Kind::UInt64(array.as_primitive::<UInt64Type>().values()),
+            DataType::Float64 => Kind::Float64(array.as_primitive::<Float64Type>().values()),
+            DataType::Float32 => Kind::Float32(array.as_primitive::<Float32Type>().values()),
+            DataType::Date32 => Kind::Date32(array.as_primitive::<Date32Type>().values()),
             _ => {
                 let options = FormatOptions::default()
                     .with_timestamp_format(Some(TIMESTAMP_FORMAT))
@@ -248,7 +303,10 @@ impl<'a> ColumnWriter<'a> {
                 Kind::Other(ArrayFormatter::try_new(array, &options)?)
             }
         };
-        Ok(ColumnWriter { array, kind })
+        Ok(ColumnWriter {
+            nulls: array.nulls(),
+            kind,
+        })
     }
 }
 
@@ -340,5 +398,56 @@ mod tests {
             String::from_utf8(buf).unwrap(),
             "1000000000000000000000 0.0000001 0.1 -2.5 3 "
         );
+    }
+
+    #[test]
+    fn fast_float_paths_write_what_display_writes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1e15,
+            -1e15,
+            1e-4,
+            9.999e-5,
+            0.5,
+            123456.78,
+            65_536.0 + 1.0 / 4096.0,
+            262529389807493.63,
+        ];
+        for _ in 0..200_000 {
+            let scale = 10f64.powi(rng.random_range(-8..18));
+            let v = (rng.random::<f64>() - 0.5) * scale;
+            values.extend([v, v.round(), (v * 100.0).round() / 100.0]);
+        }
+        for bits in [f64::MIN_POSITIVE.to_bits(), f64::MAX.to_bits()] {
+            values.push(f64::from_bits(bits));
+        }
+        let mut buf = Vec::new();
+        for v in values {
+            buf.clear();
+            plain_float(&mut buf, v);
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), format!("{v}"), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn dates_are_written_as_iso_days() {
+        let mut cache = DateCache::default();
+        let mut buf = Vec::new();
+        for days in [0, 0, 20_000, -719_162, 2_932_896, 2_932_897, i32::MAX] {
+            cache.write(&mut buf, days);
+            buf.push(b' ');
+        }
+        let expected: Vec<String> = [0, 0, 20_000, -719_162, 2_932_896, 2_932_897, i32::MAX]
+            .iter()
+            .map(|&d| {
+                days_to_date(d)
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(String::from_utf8(buf).unwrap(), expected.join(" ") + " ");
     }
 }
