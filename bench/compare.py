@@ -136,6 +136,7 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", help="also write the table's figures here")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -168,6 +169,15 @@ def main():
     print(f"|---|---:|---:|---:|---:|---:|")
     for name, rows, ours, duck, ratio, rss in table:
         print(f"| {name} | {rows:,} | {ours:.3f} s | {duck:.3f} s | {ratio} | {rss / 2**20:.0f} MiB |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                [
+                    {"query": n, "rows": r, "ours": o, "duckdb": d, "same": ra != "OUTPUTS DIFFER", "rss": m}
+                    for n, r, o, d, ra, m in table
+                ],
+                f,
+            )
 
 
 if __name__ == "__main__":
