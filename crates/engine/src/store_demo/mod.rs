@@ -29,6 +29,8 @@ use crate::schema::{dataset_schema, stored_columns};
 use crate::storage::{DataStore, TenantId};
 
 mod generators;
+mod health;
+mod platforms;
 
 /// One product of the demo publisher.
 #[derive(Debug, Clone, Copy)]
