@@ -1,0 +1,349 @@
+//! How each column is filled (`gen_for` picks a generator from the
+//! column's name and type) and one chunk of rows made from its own seeded
+//! stream (`chunk`).
+
+use super::*;
+
+/// How one column is filled.
+#[derive(Clone, Copy)]
+pub(super) enum Gen {
+    TenantId,
+    Tpid,
+    CustomerName,
+    TenantName,
+    Domain,
+    Market,
+    Segment,
+    Industry,
+    Duns,
+    Status,
+    MpnId,
+    PgaMpnId,
+    PartnerName,
+    PartnerCountry,
+    City,
+    Attribution,
+    Channel,
+    Product,
+    Sku,
+    PartNumber,
+    Subscription,
+    App,
+    Level,
+    YesNo,
+    Flag,
+    RowDate,
+    OtherDate,
+    Seats,
+    SmallInt,
+    Money,
+    Percent,
+    Ratio,
+    UserId,
+    Vocabulary,
+}
+
+pub(super) fn gen_for(column: &Column, dataset: &Dataset) -> Gen {
+    let n = column.name.to_ascii_lowercase();
+    let has = |s: &str| n.contains(s);
+    if dataset
+        .date_column
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case(&column.name))
+    {
+        return Gen::RowDate;
+    }
+    match column.ty {
+        ColumnType::Date => Gen::OtherDate,
+        ColumnType::Int => {
+            if n.starts_with("is") || n.starts_with("has") {
+                Gen::Flag
+            } else if has("seat")
+                || has("unit")
+                || has("user")
+                || has("license")
+                || has("count")
+                || has("participant")
+            {
+                Gen::Seats
+            } else {
+                Gen::SmallInt
+            }
+        }
+        ColumnType::Float => {
+            if has("percent") || has("pct") || has("rate") {
+                Gen::Percent
+            } else if has("revenue")
+                || has("acr")
+                || has("usd")
+                || has("amount")
+                || has("cost")
+                || has("price")
+            {
+                Gen::Money
+            } else {
+                Gen::Ratio
+            }
+        }
+        ColumnType::String => {
+            if n == "customertenantid" || n == "tenantid" {
+                Gen::TenantId
+            } else if n.contains("tpid") {
+                Gen::Tpid
+            } else if n == "customername" || n == "organizationname" {
+                Gen::CustomerName
+            } else if n == "customertenantname" {
+                Gen::TenantName
+            } else if has("domain") {
+                Gen::Domain
+            } else if n.starts_with("pga") && (n.ends_with("mpnid") || n.ends_with("mpn_id")) {
+                Gen::PgaMpnId
+            } else if n.ends_with("mpnid")
+                || n == "mpn_id"
+                || n == "partnerid"
+                || n == "partneronesubid"
+            {
+                Gen::MpnId
+            } else if (has("partner") || has("reseller")) && has("name") {
+                Gen::PartnerName
+            } else if has("partner") && (has("location") || has("country")) {
+                Gen::PartnerCountry
+            } else if has("market") || has("country") || has("geo") || has("region") {
+                Gen::Market
+            } else if has("segment") {
+                Gen::Segment
+            } else if has("industry") || has("vertical") || n == "eou" {
+                Gen::Industry
+            } else if has("duns") {
+                Gen::Duns
+            } else if has("status") {
+                Gen::Status
+            } else if n == "city" {
+                Gen::City
+            } else if has("attribution") {
+                Gen::Attribution
+            } else if has("channel") {
+                Gen::Channel
+            } else if n == "sku" || has("skuname") {
+                Gen::Sku
+            } else if has("partnumber") {
+                Gen::PartNumber
+            } else if has("product") || has("workload") || has("offer") {
+                Gen::Product
+            } else if has("subscriptionid") {
+                Gen::Subscription
+            } else if has("app") {
+                Gen::App
+            } else if has("propensity") || has("score") || has("likelihood") || has("level") {
+                Gen::Level
+            } else if n.starts_with("has") || n.starts_with("is") || has("upsell") || has("renewal")
+            {
+                Gen::YesNo
+            } else if has("user") || n.ends_with("id") {
+                Gen::UserId
+            } else {
+                Gen::Vocabulary
+            }
+        }
+    }
+}
+
+enum Builder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+}
+
+/// Makes one chunk of rows of a dataset.
+pub(super) fn chunk(
+    universe: &Universe,
+    dataset: &Dataset,
+    columns: &[(Gen, &Column)],
+    seed: u64,
+    task: Task,
+) -> Result<RecordBatch> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let key = ((task.month as u64) << 32) | task.index;
+    rng.set_stream(fnv(dataset.name.as_bytes()) ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let rows = task.rows;
+    let mut builders: Vec<Builder> = columns
+        .iter()
+        .map(|(_, c)| match c.ty {
+            ColumnType::String => Builder::Str(StringBuilder::with_capacity(rows, rows * 12)),
+            ColumnType::Int => Builder::Int(Int64Builder::with_capacity(rows)),
+            ColumnType::Float => Builder::Float(Float64Builder::with_capacity(rows)),
+            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+        })
+        .collect();
+    let month_start = dataset
+        .date_column
+        .as_deref()
+        .map(|d| d.to_ascii_lowercase().contains("month"))
+        .unwrap_or(true);
+    let mut text = String::new();
+    for _ in 0..rows {
+        let customer = &universe.customers[sample_cdf(&mut rng, &universe.customer_cdf)];
+        let partner = &universe.partners[customer.partner];
+        let month = universe.months[task.month];
+        let day = if month_start {
+            month
+        } else {
+            month + chrono::Duration::days(rng.random_range(0..28))
+        };
+        let product = pick_weighted_by(&mut rng, PRODUCTS, |p| p.3);
+        let subscription =
+            customer.first_subscription + rng.random_range(0..customer.subscriptions);
+        let scale = customer.seats as f64;
+        for ((kind, column), builder) in columns.iter().zip(builders.iter_mut()) {
+            // Optional columns are sometimes empty, as in the real service.
+            let null = !matches!(
+                kind,
+                Gen::RowDate | Gen::TenantId | Gen::Tpid | Gen::MpnId | Gen::Subscription
+            ) && rng.random::<u8>() < 5;
+            match builder {
+                Builder::Str(b) => {
+                    if null {
+                        b.append_null();
+                        continue;
+                    }
+                    let value: &str = match kind {
+                        Gen::TenantId => &customer.tenant_id,
+                        Gen::Tpid => &customer.tpid,
+                        Gen::CustomerName => &customer.name,
+                        Gen::TenantName => {
+                            text.clear();
+                            text.push_str(&customer.name);
+                            text.push_str(" Tenant");
+                            &text
+                        }
+                        Gen::Domain => &customer.domain,
+                        Gen::Market => customer.market,
+                        Gen::Segment => customer.segment,
+                        Gen::Industry => customer.industry,
+                        Gen::Duns => match &customer.duns {
+                            Some(d) => d,
+                            None => {
+                                b.append_null();
+                                continue;
+                            }
+                        },
+                        Gen::Status => {
+                            if rng.random::<u8>() < 230 {
+                                "Active"
+                            } else {
+                                "Inactive"
+                            }
+                        }
+                        Gen::MpnId => &partner.mpn_id,
+                        Gen::PgaMpnId => &partner.pga_mpn_id,
+                        Gen::PartnerName => &partner.name,
+                        Gen::PartnerCountry => partner.country,
+                        Gen::City => partner.city,
+                        Gen::Attribution => pick(&mut rng, ATTRIBUTIONS),
+                        Gen::Channel => pick_weighted(&mut rng, CHANNELS),
+                        Gen::Product => product.0,
+                        Gen::Sku => product.1,
+                        Gen::PartNumber => product.2,
+                        Gen::Subscription => &universe.subscriptions[subscription],
+                        Gen::App => pick(&mut rng, APPS),
+                        Gen::Level => pick(&mut rng, LEVELS),
+                        Gen::YesNo => {
+                            if rng.random::<bool>() {
+                                "Yes"
+                            } else {
+                                "No"
+                            }
+                        }
+                        Gen::UserId => {
+                            text.clear();
+                            text.push_str(&customer.tenant_id[..8]);
+                            text.push('-');
+                            text.push_str(
+                                itoa::Buffer::new()
+                                    .format(rng.random_range(0..(customer.seats.max(1)))),
+                            );
+                            &text
+                        }
+                        _ => {
+                            text.clear();
+                            text.push_str(&column.name);
+                            text.push(' ');
+                            text.push(
+                                (b'A' + (rng.random::<u8>() % 6).min(rng.random::<u8>() % 6))
+                                    as char,
+                            );
+                            &text
+                        }
+                    };
+                    b.append_value(value);
+                }
+                Builder::Int(b) => {
+                    if null && !matches!(kind, Gen::Flag) {
+                        b.append_null();
+                        continue;
+                    }
+                    let v = match kind {
+                        Gen::Flag => i64::from(rng.random::<u8>() < 20),
+                        Gen::Seats => (scale * (0.2 + rng.random::<f64>())) as i64,
+                        _ => rng.random_range(0..100),
+                    };
+                    b.append_value(v);
+                }
+                Builder::Float(b) => {
+                    if null {
+                        b.append_null();
+                        continue;
+                    }
+                    let v = match kind {
+                        Gen::Money => {
+                            (scale * (8.0 + 30.0 * rng.random::<f64>()) * 100.0).round() / 100.0
+                        }
+                        Gen::Percent => (rng.random::<f64>() * 10_000.0).round() / 100.0,
+                        _ => (rng.random::<f64>() * 1_000.0).round() / 100.0,
+                    };
+                    b.append_value(v);
+                }
+                Builder::Date(b) => {
+                    let d = match kind {
+                        Gen::RowDate => day,
+                        _ => {
+                            if null {
+                                b.append_null();
+                                continue;
+                            }
+                            day + chrono::Duration::days(rng.random_range(-200..200))
+                        }
+                    };
+                    b.append_value(date_to_days(d));
+                }
+            }
+        }
+    }
+    let arrays: Vec<ArrayRef> = builders
+        .into_iter()
+        .map(|b| -> ArrayRef {
+            match b {
+                Builder::Str(mut b) => Arc::new(b.finish()),
+                Builder::Int(mut b) => Arc::new(b.finish()),
+                Builder::Float(mut b) => Arc::new(b.finish()),
+                Builder::Date(mut b) => Arc::new(b.finish()),
+            }
+        })
+        .collect();
+    Ok(RecordBatch::try_new(dataset_schema(dataset), arrays)?)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// One chunk of work: `rows` rows of one month.
+#[derive(Clone, Copy)]
+pub(super) struct Task {
+    pub(super) month: usize,
+    pub(super) index: u64,
+    pub(super) rows: usize,
+}
