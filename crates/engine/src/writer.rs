@@ -194,18 +194,22 @@ impl RowFormatter {
 /// date column repeats the same day for long runs of rows).
 #[derive(Default)]
 struct DateCache {
-    last: Option<(i32, Vec<u8>)>,
+    /// The day `text` holds, when it holds one.
+    days: Option<i32>,
+    text: Vec<u8>,
 }
 
 impl DateCache {
     fn write(&mut self, buf: &mut Vec<u8>, days: i32) {
-        if let Some((d, text)) = &self.last
-            && *d == days
-        {
-            buf.extend_from_slice(text);
-            return;
+        if self.days != Some(days) {
+            self.fill(days);
         }
-        let mut text = Vec::with_capacity(10);
+        buf.extend_from_slice(&self.text);
+    }
+
+    fn fill(&mut self, days: i32) {
+        let text = &mut self.text;
+        text.clear();
         if let Some(date) = days_to_date(days) {
             use chrono::Datelike;
             let (y, m, d) = (date.year(), date.month(), date.day());
@@ -228,8 +232,7 @@ impl DateCache {
                 let _ = write!(text, "{}", date.format("%Y-%m-%d"));
             }
         }
-        buf.extend_from_slice(&text);
-        self.last = Some((days, text));
+        self.days = Some(days);
     }
 }
 
