@@ -14,19 +14,22 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, new_null_array,
-};
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, new_null_array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::SortField;
 use foldhash::fast::RandomState;
 
 use super::intern::{KeyInterner, ValueInterner};
+use super::sums::{Measure, MeasureSums};
 
 use crate::error::{EngineError, Result};
 
 type Map<K> = HashMap<K, u32, RandomState>;
+
+/// The most dimensions a grouping set has: a group is its key code and
+/// this many dimension codes, packed into one `u128`.
+pub const MAX_SET_DIMS: usize = 3;
 
 /// Where the cube's inputs sit in the batches it is given.
 #[derive(Debug, Clone)]
@@ -44,7 +47,8 @@ pub struct CubeInputs {
 /// dimension null), so it is not summed row by row: it starts as a copy
 /// of that smaller set when the dimension's first value arrives, or at
 /// [`Cube::finish`] if none does. Data where most dimensions are unused
-/// (an app's Xbox fields) costs only the sets it really has.
+/// (an app's Xbox fields) costs only the sets it really has. (A set some
+/// subset of which is not a set too is summed row by row from the start.)
 pub struct Cube {
     inputs: CubeInputs,
     keys: KeyInterner,
@@ -52,11 +56,13 @@ pub struct Cube {
     /// Whether a dimension has had a value yet.
     seen: Vec<bool>,
     sets: Vec<SetSums>,
+    /// The set column's value of the first set (the others follow).
+    first_number: usize,
 }
 
 impl Cube {
     /// `sets` lists, per grouping set, the indices (into `inputs.dims`) of
-    /// its dimensions: at most two.
+    /// its dimensions: at most [`MAX_SET_DIMS`].
     pub fn new(inputs: CubeInputs, schema: &SchemaRef, sets: &[Vec<usize>]) -> Result<Cube> {
         let key_fields = inputs
             .keys
@@ -69,13 +75,13 @@ impl Cube {
             .map(|&i| ValueInterner::new(schema.field(i).data_type().clone()))
             .collect();
         let measures: Vec<bool> = inputs.measures.iter().map(|(_, int)| *int).collect();
-        let sets = sets
+        let mut sets = sets
             .iter()
             .map(|dims| {
-                if dims.len() > 2 || dims.iter().any(|&d| d >= inputs.dims.len()) {
-                    return Err(EngineError::BadInput(
-                        "a rollup set has at most two of the cube's dimensions".into(),
-                    ));
+                if dims.len() > MAX_SET_DIMS || dims.iter().any(|&d| d >= inputs.dims.len()) {
+                    return Err(EngineError::BadInput(format!(
+                        "a rollup set has at most {MAX_SET_DIMS} of the cube's dimensions"
+                    )));
                 }
                 let mut dims = dims.clone();
                 dims.sort_unstable();
@@ -83,25 +89,30 @@ impl Cube {
                 Ok(SetSums::new(dims, &measures))
             })
             .collect::<Result<Vec<_>>>()?;
-        for set in &sets {
-            // Every subset must be a set too: a set starts as a copy of one.
-            for d in &set.dims {
+        // A set starts as a copy of a subset: without every subset at hand,
+        // it is summed from the first row.
+        let dims_of: Vec<Vec<usize>> = sets.iter().map(|s| s.dims.clone()).collect();
+        for set in &mut sets {
+            let lacks_a_subset = set.dims.iter().any(|d| {
                 let rest: Vec<usize> = set.dims.iter().copied().filter(|x| x != d).collect();
-                if !sets.iter().any(|s| s.dims == rest) {
-                    return Err(EngineError::BadInput(format!(
-                        "a rollup set {:?} lacks its subset {rest:?}",
-                        set.dims
-                    )));
-                }
-            }
+                !dims_of.contains(&rest)
+            });
+            set.active |= lacks_a_subset;
         }
         Ok(Cube {
+            first_number: 0,
             keys: KeyInterner::new(key_fields)?,
             seen: vec![false; dims.len()],
             dims,
             sets,
             inputs,
         })
+    }
+
+    /// Numbers the sets from `first` on (instead of from 0).
+    pub fn numbered_from(mut self, first: usize) -> Cube {
+        self.first_number = first;
+        self
     }
 
     /// Adds a batch's rows to every set.
@@ -172,7 +183,7 @@ impl Cube {
             }
         }
         let mut out = Vec::with_capacity(self.sets.len());
-        for (number, set) in self.sets.iter().enumerate() {
+        for (number, set) in (self.first_number..).zip(&self.sets) {
             let rows = set.groups.len();
             let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
             columns.push(Arc::new(Int64Array::from(vec![number as i64; rows])));
@@ -212,12 +223,17 @@ struct SetSums {
     /// Summed row by row (else it awaits a copy, see [`Cube`]).
     active: bool,
     index: Map<u128>,
-    groups: Vec<(u32, [u32; 2])>,
+    groups: Vec<(u32, Codes)>,
     sums: Vec<MeasureSums>,
 }
 
-fn pack(key: u32, codes: [u32; 2]) -> u128 {
-    (u128::from(key) << 64) | (u128::from(codes[0]) << 32) | u128::from(codes[1])
+/// A group's dimension codes (0 past the set's dimensions).
+type Codes = [u32; MAX_SET_DIMS];
+
+fn pack(key: u32, codes: Codes) -> u128 {
+    codes
+        .iter()
+        .fold(u128::from(key), |packed, &c| (packed << 32) | u128::from(c))
 }
 
 impl SetSums {
@@ -238,11 +254,11 @@ impl SetSums {
             .iter()
             .map(|d| self.dims.iter().position(|x| x == d))
             .collect();
-        let groups: Vec<(u32, [u32; 2])> = self
+        let groups: Vec<(u32, Codes)> = self
             .groups
             .iter()
             .map(|&(key, codes)| {
-                let mut out = [0u32; 2];
+                let mut out = [0u32; MAX_SET_DIMS];
                 for (o, slot) in out.iter_mut().zip(&slots) {
                     *o = slot.map_or(0, |s| codes[s]);
                 }
@@ -265,10 +281,10 @@ impl SetSums {
 
     /// Each row's group number in this set (new groups are added).
     fn group_rows(&mut self, keys: &[u32], dims: &[Vec<u32>], groups: &mut [u32]) {
-        let a = self.dims.first().map(|&d| dims[d].as_slice());
-        let b = self.dims.get(1).map(|&d| dims[d].as_slice());
+        let columns: [Option<&[u32]>; MAX_SET_DIMS] =
+            std::array::from_fn(|slot| self.dims.get(slot).map(|&d| dims[d].as_slice()));
         for (row, group) in groups.iter_mut().enumerate() {
-            let codes = [a.map_or(0, |a| a[row]), b.map_or(0, |b| b[row])];
+            let codes: Codes = std::array::from_fn(|slot| columns[slot].map_or(0, |c| c[row]));
             let packed = pack(keys[row], codes);
             let next = self.groups.len() as u32;
             let number = *self.index.entry(packed).or_insert(next);
@@ -289,131 +305,11 @@ impl SetSums {
     }
 }
 
-/// A measure column of one batch.
-enum Measure<'a> {
-    AllNull,
-    Int(&'a Int64Array),
-    Float(&'a Float64Array),
-}
-
-impl<'a> Measure<'a> {
-    fn of(array: &'a ArrayRef, int: bool) -> Result<Measure<'a>> {
-        if array.null_count() == array.len() {
-            return Ok(Measure::AllNull);
-        }
-        Ok(match (int, array.data_type()) {
-            (true, DataType::Int64) => Measure::Int(array.as_primitive::<Int64Type>()),
-            (false, DataType::Float64) => Measure::Float(array.as_primitive::<Float64Type>()),
-            (_, other) => {
-                return Err(EngineError::BadInput(format!(
-                    "a rollup measure is {other}, not a 64-bit number"
-                )));
-            }
-        })
-    }
-}
-
-/// Sums of one measure per group, and whether any value was not null.
-#[derive(Clone)]
-struct MeasureSums {
-    ints: Vec<i64>,
-    floats: Vec<f64>,
-    int: bool,
-    seen: Vec<bool>,
-}
-
-impl MeasureSums {
-    fn new(int: bool) -> MeasureSums {
-        MeasureSums {
-            ints: Vec::new(),
-            floats: Vec::new(),
-            int,
-            seen: Vec::new(),
-        }
-    }
-
-    fn grow(&mut self) {
-        if self.int {
-            self.ints.push(0);
-        } else {
-            self.floats.push(0.0);
-        }
-        self.seen.push(false);
-    }
-
-    fn add(&mut self, groups: &[u32], measure: &Measure) {
-        match measure {
-            Measure::AllNull => {}
-            Measure::Int(values) => add_values(
-                &mut self.ints,
-                &mut self.seen,
-                groups,
-                values,
-                i64::wrapping_add,
-            ),
-            Measure::Float(values) => {
-                add_values(&mut self.floats, &mut self.seen, groups, values, |a, b| {
-                    a + b
-                })
-            }
-        }
-    }
-
-    fn array(&self) -> ArrayRef {
-        if self.int {
-            Arc::new(Int64Array::from_iter(
-                self.ints
-                    .iter()
-                    .zip(&self.seen)
-                    .map(|(v, s)| s.then_some(*v)),
-            ))
-        } else {
-            Arc::new(Float64Array::from_iter(
-                self.floats
-                    .iter()
-                    .zip(&self.seen)
-                    .map(|(v, s)| s.then_some(*v)),
-            ))
-        }
-    }
-}
-
-fn add_values<T, A>(
-    sums: &mut [T::Native],
-    seen: &mut [bool],
-    groups: &[u32],
-    values: &datafusion::arrow::array::PrimitiveArray<T>,
-    plus: A,
-) where
-    T: datafusion::arrow::datatypes::ArrowPrimitiveType,
-    A: Fn(T::Native, T::Native) -> T::Native,
-{
-    let raw = values.values();
-    match values.nulls() {
-        None => {
-            for (&g, &v) in groups.iter().zip(raw.iter()) {
-                let g = g as usize;
-                sums[g] = plus(sums[g], v);
-                seen[g] = true;
-            }
-        }
-        Some(nulls) => {
-            for (row, (&g, &v)) in groups.iter().zip(raw.iter()).enumerate() {
-                if nulls.is_valid(row) {
-                    let g = g as usize;
-                    sums[g] = plus(sums[g], v);
-                    seen[g] = true;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Date32Array, StringViewArray};
-    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::array::{Date32Array, Float64Array, StringViewArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
     fn input() -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
@@ -615,5 +511,78 @@ mod tests {
         ]));
         let out = cube.finish(&out_schema).unwrap();
         assert_eq!(rows(&out[1]), ["1,a,0,1", "1,a,1,5"]);
+    }
+
+    /// A set of three dimensions alone (none of its subsets), numbered
+    /// after the cube's own sets: summed row by row from the start.
+    #[test]
+    fn a_set_of_three_dimensions_without_its_subsets() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8View, true),
+            Field::new("age", DataType::Utf8View, true),
+            Field::new("gender", DataType::Utf8View, true),
+            Field::new("os", DataType::Utf8View, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringViewArray::from(vec!["a"; 5])),
+                Arc::new(StringViewArray::from(vec![
+                    Some("18-24"),
+                    Some("18-24"),
+                    Some("18-24"),
+                    None,
+                    Some("25-34"),
+                ])),
+                Arc::new(StringViewArray::from(vec!["f", "f", "m", "f", "f"])),
+                Arc::new(StringViewArray::from(vec![
+                    Some("10"),
+                    Some("10"),
+                    Some("10"),
+                    Some("11"),
+                    None,
+                ])),
+                Arc::new(Int64Array::from(vec![1, 2, 4, 8, 16])),
+            ],
+        )
+        .unwrap();
+        let inputs = CubeInputs {
+            keys: vec![0],
+            dims: vec![1, 2, 3],
+            measures: vec![(4, true)],
+        };
+        let mut cube = Cube::new(inputs, &schema, &[vec![2, 0, 1]])
+            .unwrap()
+            .numbered_from(40);
+        cube.add(&batch.slice(0, 2)).unwrap();
+        cube.add(&batch.slice(2, 3)).unwrap();
+        let out_schema = Arc::new(Schema::new(vec![
+            Field::new("set", DataType::Int64, true),
+            Field::new("k", DataType::Utf8, true),
+            Field::new("age", DataType::Utf8, true),
+            Field::new("gender", DataType::Utf8, true),
+            Field::new("os", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let out = cube.finish(&out_schema).unwrap();
+        let mut rows = rows(&out[0]);
+        rows.sort();
+        assert_eq!(
+            rows,
+            [
+                "40,a,18-24,f,10,3",
+                "40,a,18-24,m,10,4",
+                "40,a,25-34,f,∅,16",
+                "40,a,∅,f,11,8"
+            ]
+        );
+        let four = CubeInputs {
+            keys: vec![0],
+            dims: vec![1, 2, 3, 4],
+            measures: vec![],
+        };
+        let error = Cube::new(four, &schema, &[vec![0, 1, 2, 3]]).err().unwrap();
+        assert!(error.to_string().contains("at most 3"), "{error}");
     }
 }

@@ -25,6 +25,7 @@
 
 mod cube;
 mod intern;
+mod sums;
 
 use std::sync::LazyLock;
 
