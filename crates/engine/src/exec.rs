@@ -35,8 +35,21 @@ struct Source {
     /// The storage name (the dataset's, or its cube's of a version).
     name: String,
     manifest: Manifest,
-    /// The cube's grouping set to read.
+    /// The cube's grouping set to read (none for a base dataset or an
+    /// on-demand set, which holds only its own rows).
     set: Option<usize>,
+    /// The dimensions of the grouping set read, if any.
+    set_dims: Option<Vec<&'static str>>,
+}
+
+/// Whether [`Engine::source`] may build a grouping set on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetBuilds {
+    Allowed,
+    /// Only sets already stored (describing a plan builds nothing).
+    StoredOnly,
+    /// The base rows, whatever could answer (`base_rows_only`).
+    None,
 }
 
 /// Options of one execution.
@@ -59,6 +72,8 @@ pub struct Engine {
     ctx: SessionContext,
     store: DataStore,
     catalog: &'static StaticCatalog,
+    /// Grouping sets built on first use (shared by the clones).
+    on_demand: Arc<crate::rollups::OnDemandSets>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -100,7 +115,15 @@ impl Engine {
             ctx,
             store,
             catalog: query::builtin(),
+            on_demand: Arc::default(),
         })
+    }
+
+    /// This engine with other limits on the grouping sets it builds on
+    /// first use (tests build them over small data).
+    pub fn with_set_limits(mut self, limits: crate::rollups::SetLimits) -> Engine {
+        self.on_demand = Arc::new(crate::rollups::OnDemandSets::new(limits));
+        self
     }
 
     pub fn store(&self) -> &DataStore {
@@ -135,7 +158,12 @@ impl Engine {
         plan: &Plan,
         opts: &ExecOptions,
     ) -> Result<DataFrame> {
-        let source = self.source(tenant, plan, opts.base_rows_only).await?;
+        let builds = if opts.base_rows_only {
+            SetBuilds::None
+        } else {
+            SetBuilds::Allowed
+        };
+        let source = self.source(tenant, plan, builds).await?;
         let window = opts.window.as_ref();
         let files = source
             .manifest
@@ -237,26 +265,15 @@ impl Engine {
 
     /// What a plan reads: its dataset, or for a Store plan the grouping set
     /// of its cube that holds every column the plan needs, when the cube is
-    /// built for the current data.
-    async fn source(&self, tenant: &TenantId, plan: &Plan, base_rows_only: bool) -> Result<Source> {
+    /// built for the current data, else the set of exactly those columns
+    /// (built now if `builds` allows, see [`crate::rollups::OnDemandSet`]).
+    async fn source(&self, tenant: &TenantId, plan: &Plan, builds: SetBuilds) -> Result<Source> {
         let dataset = self.dataset(&plan.dataset)?;
         if plan.rollup.is_some()
-            && !base_rows_only
-            && let Some(choice) = crate::rollups::covering(&dataset.name, &plan.stored_columns())
+            && builds != SetBuilds::None
+            && let Some(source) = self.rollup_source(tenant, dataset, plan, builds).await?
         {
-            let version = self.store.manifest_version(&dataset.name, tenant).await?;
-            if version > 0 {
-                let name = choice.spec.storage_name(version);
-                let manifest = self.store.manifest(&name, tenant).await?;
-                if manifest.version > 0 {
-                    return Ok(Source {
-                        dataset: &choice.spec.dataset,
-                        name,
-                        manifest,
-                        set: Some(choice.set),
-                    });
-                }
-            }
+            return Ok(source);
         }
         let manifest = self.store.manifest(&dataset.name, tenant).await?;
         Ok(Source {
@@ -264,16 +281,66 @@ impl Engine {
             name: dataset.name.clone(),
             manifest,
             set: None,
+            set_dims: None,
         })
     }
 
-    /// What a plan would read: its dataset's name, or its cube's and the
-    /// grouping set's dimensions (`store_acquisitions__cube__v3[market,deviceType]`).
+    async fn rollup_source(
+        &self,
+        tenant: &TenantId,
+        dataset: &'static Dataset,
+        plan: &Plan,
+        builds: SetBuilds,
+    ) -> Result<Option<Source>> {
+        let columns = plan.stored_columns();
+        if let Some(choice) = crate::rollups::covering(&dataset.name, &columns) {
+            let version = self.store.manifest_version(&dataset.name, tenant).await?;
+            if version == 0 {
+                return Ok(None);
+            }
+            let name = choice.spec.storage_name(version);
+            let manifest = self.store.manifest(&name, tenant).await?;
+            return Ok((manifest.version > 0).then(|| Source {
+                dataset: &choice.spec.dataset,
+                name,
+                manifest,
+                set: Some(choice.set),
+                set_dims: Some(choice.spec.set_dims(choice.set)),
+            }));
+        }
+        let Some(set) = crate::rollups::OnDemandSet::for_columns(&dataset.name, &columns) else {
+            return Ok(None);
+        };
+        let version = self.store.manifest_version(&dataset.name, tenant).await?;
+        if version == 0 {
+            return Ok(None);
+        }
+        let name = set.storage_name(version);
+        let manifest = match builds {
+            SetBuilds::Allowed => {
+                self.on_demand
+                    .ensure(self, tenant, dataset, &set, version)
+                    .await?
+            }
+            _ => Some(self.store.manifest(&name, tenant).await?).filter(|m| m.version > 0),
+        };
+        Ok(manifest.map(|manifest| Source {
+            dataset: &set.spec.dataset,
+            name,
+            manifest,
+            set: None,
+            set_dims: Some(set.dim_names()),
+        }))
+    }
+
+    /// What a plan would read: its dataset's name, or its cube's (or an
+    /// on-demand set's) and the grouping set's dimensions
+    /// (`store_acquisitions__cube__v3[market,deviceType]`). Builds nothing.
     pub async fn reads(&self, tenant: &TenantId, plan: &Plan) -> Result<String> {
-        let source = self.source(tenant, plan, false).await?;
-        Ok(match (source.set, crate::rollups::spec_of(&plan.dataset)) {
-            (Some(set), Some(spec)) => format!("{}[{}]", source.name, spec.set_dims(set).join(",")),
-            _ => source.name,
+        let source = self.source(tenant, plan, SetBuilds::StoredOnly).await?;
+        Ok(match source.set_dims {
+            Some(dims) => format!("{}[{}]", source.name, dims.join(",")),
+            None => source.name,
         })
     }
 

@@ -6,7 +6,7 @@ use super::*;
 
 impl Loader<'_> {
     /// The second half of a commit: the manifest that makes the files live.
-    pub(super) async fn publish(&self, new_files: Vec<PartFile>) -> Result<LoadReport> {
+    pub(super) async fn publish(&mut self, new_files: Vec<PartFile>) -> Result<LoadReport> {
         let rewritten = self.rewrite_partial_months().await?;
         let mode = self.mode;
         let touched_months = rewritten.touched.clone();
@@ -46,7 +46,7 @@ impl Loader<'_> {
 
     /// For a range replace: the months the range touches, and for months it
     /// covers only partly, new files holding the rows outside the range.
-    async fn rewrite_partial_months(&self) -> Result<Rewritten> {
+    async fn rewrite_partial_months(&mut self) -> Result<Rewritten> {
         let LoadMode::ReplaceRange { from, to } = self.mode else {
             return Ok(Rewritten::default());
         };

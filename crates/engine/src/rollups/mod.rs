@@ -25,6 +25,7 @@
 
 mod cube;
 mod intern;
+mod on_demand;
 mod sums;
 
 use std::sync::LazyLock;
@@ -41,6 +42,8 @@ use crate::ingest::{LoadMode, Loader};
 use crate::storage::{DataStore, TenantId};
 
 pub use cube::{Cube, CubeInputs};
+pub use on_demand::SetLimits;
+pub(crate) use on_demand::{OnDemandSet, OnDemandSets};
 
 /// The column numbering a cube row's grouping set.
 pub const SET_COLUMN: &str = "rollupSet";
@@ -110,6 +113,15 @@ impl RollupSpec {
     /// The smallest set holding every column named (keys and measures are
     /// in all of them), if any.
     fn covering(&self, columns: &[&str]) -> Option<usize> {
+        let needed = self.dims_needed(columns)?;
+        self.sets
+            .iter()
+            .position(|set| needed.iter().all(|d| set.contains(d)))
+    }
+
+    /// The dimensions (indices into `dims`, ascending) among the columns
+    /// named; `None` when one is not a column of the cube.
+    pub(crate) fn dims_needed(&self, columns: &[&str]) -> Option<Vec<usize>> {
         let has = |list: &[String], c: &str| list.iter().any(|x| x.eq_ignore_ascii_case(c));
         let mut needed = Vec::new();
         for c in columns {
@@ -118,9 +130,9 @@ impl RollupSpec {
             }
             needed.push(self.dims.iter().position(|d| d.eq_ignore_ascii_case(c))?);
         }
-        self.sets
-            .iter()
-            .position(|set| needed.iter().all(|d| set.contains(d)))
+        needed.sort_unstable();
+        needed.dedup();
+        Some(needed)
     }
 }
 
@@ -273,43 +285,106 @@ pub async fn build_within(
         drop_old(store, &base.name, tenant, version).await?;
         return Ok(0);
     }
-    let inputs: Vec<Expr> = spec
-        .keys
-        .iter()
-        .chain(&spec.dims)
-        .chain(&spec.measures)
-        .map(|c| crate::exec::column(c))
-        .collect();
-    let df = engine
-        .read_files(base, manifest.files.iter())
-        .await?
-        .select(inputs)?;
-    let mut stream = df.execute_stream().await?;
-    let (k, d) = (spec.keys.len(), spec.dims.len());
-    let ints = spec.measures.iter().map(|m| {
-        base.stored_column(m)
-            .is_some_and(|c| c.ty == ColumnType::Int)
-    });
-    let positions = CubeInputs {
-        keys: (0..k).collect(),
-        dims: (k..k + d).collect(),
-        measures: (k + d..).zip(ints).collect(),
+    let scan = SetScan {
+        spec,
+        sets: &spec.sets,
+        first_number: 0,
+        max_groups: limits.max_groups,
     };
-    let mut cube = Cube::new(positions, &stream.schema(), &spec.sets)?;
-    while let Some(batch) = stream.try_next().await? {
-        cube.add(&batch)?;
-        if cube.groups() > limits.max_groups {
-            drop_old(store, &base.name, tenant, version).await?;
-            return Ok(0);
+    let Some(batches) = scan.run(engine, base, &manifest.files).await? else {
+        drop_old(store, &base.name, tenant, version).await?;
+        return Ok(0);
+    };
+    let rows = write(
+        engine,
+        base,
+        spec,
+        &spec.storage_name(version),
+        tenant,
+        &batches,
+    )
+    .await?;
+    drop_old(store, &base.name, tenant, version).await?;
+    Ok(rows)
+}
+
+/// Grouping sets of a cube summed in one scan of base files.
+pub(crate) struct SetScan<'a> {
+    pub spec: &'a RollupSpec,
+    pub sets: &'a [Vec<usize>],
+    /// The set column's value of the first set.
+    pub first_number: usize,
+    /// Over this many groups the scan stops and yields nothing.
+    pub max_groups: usize,
+}
+
+impl SetScan<'_> {
+    /// The sets' rows, one batch per set in the cube's schema; `None` when
+    /// they pass `max_groups`.
+    pub(crate) async fn run(
+        &self,
+        engine: &crate::Engine,
+        base: &Dataset,
+        files: &[crate::storage::PartFile],
+    ) -> Result<Option<Vec<datafusion::arrow::array::RecordBatch>>> {
+        let spec = self.spec;
+        let inputs: Vec<Expr> = spec
+            .keys
+            .iter()
+            .chain(&spec.dims)
+            .chain(&spec.measures)
+            .map(|c| crate::exec::column(c))
+            .collect();
+        let df = engine
+            .read_files(base, files.iter())
+            .await?
+            .select(inputs)?;
+        let mut stream = df.execute_stream().await?;
+        let (k, d) = (spec.keys.len(), spec.dims.len());
+        let ints = spec.measures.iter().map(|m| {
+            base.stored_column(m)
+                .is_some_and(|c| c.ty == ColumnType::Int)
+        });
+        let positions = CubeInputs {
+            keys: (0..k).collect(),
+            dims: (k..k + d).collect(),
+            measures: (k + d..).zip(ints).collect(),
+        };
+        let mut cube =
+            Cube::new(positions, &stream.schema(), self.sets)?.numbered_from(self.first_number);
+        while let Some(batch) = stream.try_next().await? {
+            cube.add(&batch)?;
+            if cube.groups() > self.max_groups {
+                return Ok(None);
+            }
         }
+        Ok(Some(
+            cube.finish(&crate::schema::dataset_schema(&spec.dataset))?,
+        ))
     }
-    let batches = cube.finish(&crate::schema::dataset_schema(&spec.dataset))?;
+}
+
+/// Writes a cube's (or an on-demand set's) rows as dataset `name`, each
+/// set's rows in date order; returns the rows written.
+pub(crate) async fn write(
+    engine: &crate::Engine,
+    base: &Dataset,
+    spec: &RollupSpec,
+    name: &str,
+    tenant: &TenantId,
+    batches: &[datafusion::arrow::array::RecordBatch],
+) -> Result<u64> {
     let mut target = spec.dataset.clone();
-    target.name = spec.storage_name(version);
-    let mut loader = Loader::new(store, &target, tenant.clone(), LoadMode::ReplaceAll)?
-        .with_page_rows(PAGE_ROWS);
+    target.name = name.to_string();
+    let mut loader = Loader::new(
+        engine.store(),
+        &target,
+        tenant.clone(),
+        LoadMode::ReplaceAll,
+    )?
+    .with_page_rows(PAGE_ROWS);
     let mut rows = 0u64;
-    for b in &batches {
+    for b in batches {
         let b = &by_date(b, base.date_column.as_deref())?;
         if let Err(e) = loader.push_batch(b).await {
             loader.abort().await;
@@ -318,7 +393,6 @@ pub async fn build_within(
         rows += b.num_rows() as u64;
     }
     loader.commit().await?;
-    drop_old(store, &base.name, tenant, version).await?;
     Ok(rows)
 }
 

@@ -299,6 +299,146 @@ async fn rollups_answer_like_the_base_rows() {
     );
 }
 
+/// A plan naming three dimensions (no set of the cube holds them) reads
+/// the set of exactly those dimensions, built once on first use and found
+/// again by a new engine; bounded per version; a load makes it stale.
+#[tokio::test]
+async fn three_dimensions_read_a_set_built_once_on_first_use() {
+    let mut f = Fixture::new();
+    let today = chrono::Utc::now().date_naive();
+    let t = crate::support::tenant("acme");
+    let store = f.engine.store().clone();
+    engine::store_demo::seed_bulk_acquisitions(&store, &t, 3, 200_000, today)
+        .await
+        .unwrap();
+    let catalog = query::storeapi::store_catalog();
+    let acquisitions = query::catalog::Catalog::dataset(catalog, "store_acquisitions").unwrap();
+    let plan = |groupby: &str, filter: &str| {
+        let params = StoreParams::new([
+            ("applicationId".to_string(), "9NBLGGH4R315".to_string()),
+            (
+                "startDate".to_string(),
+                (today - chrono::Duration::days(400)).to_string(),
+            ),
+            ("groupby".to_string(), groupby.to_string()),
+            ("aggregationLevel".to_string(), "month".to_string()),
+            ("filter".to_string(), filter.to_string()),
+        ]);
+        let q = resolve(
+            methods::find("appacquisitions", None).unwrap(),
+            &params,
+            today,
+        )
+        .unwrap();
+        (q.plan, q.window)
+    };
+    let (three, window) = plan("ageGroup,gender", "osVersion ne 'x'");
+    let opts = ExecOptions {
+        window,
+        ..ExecOptions::default()
+    };
+    let base = ExecOptions {
+        base_rows_only: true,
+        ..opts.clone()
+    };
+    // No cube of this version yet: nothing is built, the base rows answer.
+    let from_base = f.run_plan("acme", &three, &base, FileFormat::Csv).await;
+    same_answer(
+        &f.run_plan("acme", &three, &opts, FileFormat::Csv).await,
+        &from_base,
+        "before the cube",
+    );
+    assert_eq!(
+        f.engine.reads(&t, &three).await.unwrap(),
+        "store_acquisitions"
+    );
+    engine::rollups::build(&f.engine, acquisitions, &t)
+        .await
+        .unwrap();
+    // Eight requests at once: one build, one stored version.
+    let answers = futures::future::join_all(
+        (0..8).map(|_| f.run_plan("acme", &three, &opts, FileFormat::Csv)),
+    )
+    .await;
+    for answer in &answers {
+        same_answer(answer, &from_base, "three dimensions");
+    }
+    assert!(from_base.lines().count() > 20, "{from_base}");
+    let reads = f.engine.reads(&t, &three).await.unwrap();
+    assert_eq!(
+        reads,
+        "store_acquisitions__cube_ageGroup_gender_osVersion__v1[ageGroup,gender,osVersion]"
+    );
+    let name = reads.split('[').next().unwrap();
+    assert_eq!(store.manifest_version(name, &t).await.unwrap(), 1);
+    let set_rows: u64 = store
+        .manifest(name, &t)
+        .await
+        .unwrap()
+        .files
+        .iter()
+        .map(|f| f.rows)
+        .sum();
+    assert!(set_rows * 4 <= 200_000, "{set_rows} rows in the set");
+    // After a restart (a new engine on the same store) it is found again.
+    let restarted = engine::Engine::new(store.clone()).unwrap();
+    assert_eq!(restarted.reads(&t, &three).await.unwrap(), reads);
+    // Two groups and two filters name four dimensions: base rows.
+    let (four, _) = plan("ageGroup,gender", "osVersion ne 'x' and market eq 'US'");
+    f.run_plan("acme", &four, &opts, FileFormat::Csv).await;
+    assert_eq!(
+        f.engine.reads(&t, &four).await.unwrap(),
+        "store_acquisitions"
+    );
+    // At most `max_sets` shapes per version; a set of too many groups is
+    // refused (and not tried again).
+    f.engine = f
+        .engine
+        .clone()
+        .with_set_limits(engine::rollups::SetLimits {
+            max_sets: 1,
+            ..Default::default()
+        });
+    let (other, _) = plan("deviceType,ageGroup", "gender eq 'f'");
+    let (another, _) = plan("ageGroup,osVersion", "deviceType eq 'PC'");
+    let other_base = f.run_plan("acme", &other, &base, FileFormat::Csv).await;
+    same_answer(
+        &f.run_plan("acme", &other, &opts, FileFormat::Csv).await,
+        &other_base,
+        "other",
+    );
+    let reads_other = f.engine.reads(&t, &other).await.unwrap();
+    assert!(
+        reads_other.contains("__cube_ageGroup_gender_deviceType__v1"),
+        "{reads_other}"
+    );
+    f.run_plan("acme", &another, &opts, FileFormat::Csv).await;
+    assert_eq!(
+        f.engine.reads(&t, &another).await.unwrap(),
+        "store_acquisitions"
+    );
+    f.engine = f
+        .engine
+        .clone()
+        .with_set_limits(engine::rollups::SetLimits {
+            max_groups: 10,
+            ..Default::default()
+        });
+    f.run_plan("acme", &another, &opts, FileFormat::Csv).await;
+    assert_eq!(
+        f.engine.reads(&t, &another).await.unwrap(),
+        "store_acquisitions"
+    );
+    // A load makes a new version: its sets are built anew.
+    engine::store_demo::seed_bulk_acquisitions(&store, &t, 4, 150_000, today)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.engine.reads(&t, &three).await.unwrap(),
+        "store_acquisitions"
+    );
+}
+
 /// Equal CSV answers, numbers up to summation order (1e-9 relative): sums
 /// of amounts in another order differ in the last bits.
 fn same_answer(a: &str, b: &str, what: &str) {
