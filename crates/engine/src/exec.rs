@@ -24,6 +24,7 @@ use query::TimeWindow;
 use query::catalog::{Catalog, ColumnType, Dataset, MetricKind, StaticCatalog};
 use query::plan::{Combine, CompareOp, Condition, DateUnit, Plan, Predicate, Rollup, Test, Value};
 
+use crate::casefold::Fold;
 use crate::error::{EngineError, Result};
 use crate::ingest::{date_to_days, partition_month};
 use crate::schema::{arrow_type, read_schema};
@@ -492,36 +493,36 @@ fn literal(value: &Value) -> Expr {
     }
 }
 
-/// A LIKE pattern matching exactly `value` (its `%`, `_` and `\\` escaped).
-fn exact_pattern(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    for c in value.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+/// A string test as a fold, where one applies.
+fn fold_test(p: &Predicate) -> Option<Expr> {
+    let text = |v: &Value| match v {
+        Value::Str(s) => Some(s.to_lowercase()),
+        _ => None,
+    };
+    let (fold, negated) = match &p.test {
+        Test::Compare {
+            op: op @ (CompareOp::Eq | CompareOp::NotEq),
+            value,
+        } => (Fold::AnyOf(vec![text(value)?]), *op == CompareOp::NotEq),
+        Test::In { negated, values } => (
+            Fold::AnyOf(values.iter().map(text).collect::<Option<_>>()?),
+            *negated,
+        ),
+        Test::Like { negated, pattern } => (Fold::of_like(pattern)?, *negated),
+        _ => return None,
+    };
+    Some(fold.call(column(&p.field), negated))
 }
 
 /// One condition as an expression; strings compare case-insensitively.
-/// Equality on strings is an ILIKE with an escaped pattern (no lower-cased
-/// copy of the column is made); ordering comparisons and IN lower both sides.
+/// Equality, IN and LIKE with `%` only at the ends are one-pass folds
+/// ([`crate::casefold`]: no lower-cased copy of the column); other LIKE
+/// patterns are ILIKE, ordering comparisons lower both sides.
 fn predicate(p: &Predicate) -> Expr {
     if p.ty == ColumnType::String
-        && let Test::Compare {
-            op: op @ (CompareOp::Eq | CompareOp::NotEq),
-            value: Value::Str(s),
-        } = &p.test
+        && let Some(test) = fold_test(p)
     {
-        let like = Expr::Like(datafusion::logical_expr::expr::Like::new(
-            *op == CompareOp::NotEq,
-            Box::new(column(&p.field)),
-            Box::new(lit(exact_pattern(s))),
-            Some('\\'),
-            true,
-        ));
-        return like;
+        return test;
     }
     let target = if p.ty == ColumnType::String {
         lower(column(&p.field))

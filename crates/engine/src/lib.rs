@@ -11,6 +11,7 @@
 //! | run a plan | [`Engine::execute`] → record batch stream |
 //! | write a report | [`writer::write_stream`] |
 
+pub mod casefold;
 pub mod error;
 pub mod exec;
 pub mod generate;
