@@ -177,7 +177,10 @@ impl Engine {
         if let Some(set) = source.set {
             row_filters.push(column(crate::rollups::SET_COLUMN).eq(lit(set as i64)));
         }
-        row_filters.extend(plan.row_filters.iter().map(predicate));
+        // Cheaper tests first (see `condition`).
+        let mut tests: Vec<&Predicate> = plan.row_filters.iter().collect();
+        tests.sort_by_key(|p| predicate_cost(p));
+        row_filters.extend(tests.into_iter().map(predicate));
         if let Some(c) = &plan.condition {
             row_filters.push(condition(c));
         }
@@ -455,16 +458,47 @@ fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
 fn condition(c: &Condition) -> Expr {
     match c {
         Condition::Test(p) => predicate(p),
-        Condition::And(cs) => cs
-            .iter()
-            .map(condition)
-            .reduce(Expr::and)
-            .unwrap_or_else(|| lit(true)),
+        Condition::And(cs) => {
+            // Cheaper tests first: DataFusion evaluates the rest of an AND
+            // only on the rows a selective first test keeps.
+            let mut cs: Vec<&Condition> = cs.iter().collect();
+            cs.sort_by_key(|c| test_cost(c));
+            cs.into_iter()
+                .map(condition)
+                .reduce(Expr::and)
+                .unwrap_or_else(|| lit(true))
+        }
         Condition::Or(cs) => cs
             .iter()
             .map(condition)
             .reduce(Expr::or)
             .unwrap_or_else(|| lit(false)),
+    }
+}
+
+/// How costly a condition is per row, relative to others: exact and
+/// numeric tests, then folds by kind, then general LIKE patterns and
+/// ordering comparisons of strings (lower-casing), then nested trees.
+fn test_cost(c: &Condition) -> u8 {
+    match c {
+        Condition::Test(p) => predicate_cost(p),
+        _ => 9,
+    }
+}
+
+fn predicate_cost(p: &Predicate) -> u8 {
+    if p.ty != ColumnType::String {
+        return 0;
+    }
+    match &p.test {
+        Test::Exact { .. } => 0,
+        Test::Like { pattern, .. } => Fold::of_like(pattern).map_or(6, |f| f.cost()),
+        Test::In { .. } => 1,
+        Test::Compare {
+            op: CompareOp::Eq | CompareOp::NotEq,
+            ..
+        } => 1,
+        Test::Compare { .. } => 5,
     }
 }
 
