@@ -3,7 +3,7 @@
 //! partitions the time window needs, streamed as record batches.
 //!
 //! Semantics kept here: string comparisons are case-insensitive (both sides
-//! lower-cased; LIKE is ILIKE), a sum over no rows is 0, ORDER BY puts nulls
+//! lower-cased: see [`crate::casefold`]; other LIKE patterns are ILIKE), a sum over no rows is 0, ORDER BY puts nulls
 //! last in both directions, a null never satisfies a condition (SQL's
 //! three-valued logic already guarantees it for `!=` and `NOT IN`).
 
