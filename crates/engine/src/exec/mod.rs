@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::{Column, ScalarValue};
@@ -17,18 +17,19 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::functions::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct, last_value, max, sum};
 use datafusion::logical_expr::{Expr, SortExpr, cast, lit};
-use datafusion::prelude::{
-    DataFrame, ParquetReadOptions, SessionConfig, SessionContext, coalesce, lower,
-};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext, coalesce};
 use query::TimeWindow;
 use query::catalog::{Catalog, ColumnType, Dataset, MetricKind, StaticCatalog};
-use query::plan::{Combine, CompareOp, Condition, DateUnit, Plan, Predicate, Rollup, Test, Value};
+use query::plan::{Combine, DateUnit, Plan, Predicate, Rollup, Test};
 
-use crate::casefold::Fold;
 use crate::error::{EngineError, Result};
-use crate::ingest::{date_to_days, partition_month};
+use crate::ingest::partition_month;
 use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
+
+mod filters;
+
+use filters::{condition, first_day_at_or_after, predicate, predicate_cost, window_filter};
 
 /// Where a plan's rows come from.
 struct Source {
@@ -463,54 +464,6 @@ fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
     Ok(df.select(named)?)
 }
 
-/// A boolean tree of conditions as one expression.
-fn condition(c: &Condition) -> Expr {
-    match c {
-        Condition::Test(p) => predicate(p),
-        Condition::And(cs) => {
-            // Cheaper tests first: DataFusion evaluates the rest of an AND
-            // only on the rows a selective first test keeps.
-            let mut cs: Vec<&Condition> = cs.iter().collect();
-            cs.sort_by_key(|c| test_cost(c));
-            cs.into_iter()
-                .map(condition)
-                .reduce(Expr::and)
-                .unwrap_or_else(|| lit(true))
-        }
-        Condition::Or(cs) => cs
-            .iter()
-            .map(condition)
-            .reduce(Expr::or)
-            .unwrap_or_else(|| lit(false)),
-    }
-}
-
-/// How costly a condition is per row, relative to others: exact and
-/// numeric tests, then folds by kind, then general LIKE patterns and
-/// ordering comparisons of strings (lower-casing), then nested trees.
-fn test_cost(c: &Condition) -> u8 {
-    match c {
-        Condition::Test(p) => predicate_cost(p),
-        _ => 9,
-    }
-}
-
-fn predicate_cost(p: &Predicate) -> u8 {
-    if p.ty != ColumnType::String {
-        return 0;
-    }
-    match &p.test {
-        Test::Exact { .. } => 0,
-        Test::Like { pattern, .. } => Fold::of_like(pattern).map_or(6, |f| f.cost()),
-        Test::In { .. } => 1,
-        Test::Compare {
-            op: CompareOp::Eq | CompareOp::NotEq,
-            ..
-        } => 1,
-        Test::Compare { .. } => 5,
-    }
-}
-
 fn url_of(url: &str) -> Result<url::Url> {
     url::Url::parse(url).map_err(|e| EngineError::BadInput(format!("data store URL '{url}': {e}")))
 }
@@ -525,102 +478,6 @@ fn zero(ty: ColumnType) -> Expr {
         ColumnType::Float => lit(0.0f64),
         _ => lit(0i64),
     }
-}
-
-fn literal(value: &Value) -> Expr {
-    match value {
-        Value::Str(s) => lit(s.to_lowercase()),
-        Value::Int(i) => lit(*i),
-        Value::Float(x) => lit(*x),
-        Value::Date(d) => lit(ScalarValue::Date32(Some(date_to_days(*d)))),
-    }
-}
-
-/// A string test as a fold, where one applies.
-fn fold_test(p: &Predicate) -> Option<Expr> {
-    let text = |v: &Value| match v {
-        Value::Str(s) => Some(s.to_lowercase()),
-        _ => None,
-    };
-    let (fold, negated) = match &p.test {
-        Test::Compare {
-            op: op @ (CompareOp::Eq | CompareOp::NotEq),
-            value,
-        } => (Fold::AnyOf(vec![text(value)?]), *op == CompareOp::NotEq),
-        Test::In { negated, values } => (
-            Fold::AnyOf(values.iter().map(text).collect::<Option<_>>()?),
-            *negated,
-        ),
-        Test::Like { negated, pattern } => (Fold::of_like(pattern)?, *negated),
-        _ => return None,
-    };
-    Some(fold.call(column(&p.field), negated))
-}
-
-/// One condition as an expression; strings compare case-insensitively.
-/// Equality, IN and LIKE with `%` only at the ends are one-pass folds
-/// ([`crate::casefold`]: no lower-cased copy of the column); other LIKE
-/// patterns are ILIKE, ordering comparisons lower both sides.
-fn predicate(p: &Predicate) -> Expr {
-    if p.ty == ColumnType::String
-        && let Some(test) = fold_test(p)
-    {
-        return test;
-    }
-    let target = if p.ty == ColumnType::String {
-        lower(column(&p.field))
-    } else {
-        column(&p.field)
-    };
-    match &p.test {
-        Test::Compare { op, value } => {
-            let v = literal(value);
-            match op {
-                CompareOp::Eq => target.eq(v),
-                CompareOp::NotEq => target.not_eq(v),
-                CompareOp::Lt => target.lt(v),
-                CompareOp::LtEq => target.lt_eq(v),
-                CompareOp::Gt => target.gt(v),
-                CompareOp::GtEq => target.gt_eq(v),
-            }
-        }
-        Test::In { negated, values } => {
-            target.in_list(values.iter().map(literal).collect(), *negated)
-        }
-        Test::Exact { value } => column(&p.field).eq(lit(value.clone())),
-        Test::Like { negated, pattern } => {
-            let like = column(&p.field).ilike(lit(pattern.clone()));
-            if *negated {
-                // NOT (x ILIKE p) is null for a null x, so nulls stay out.
-                Expr::Not(Box::new(like))
-            } else {
-                like
-            }
-        }
-    }
-}
-
-/// The first day whose midnight is at or after `t`.
-fn first_day_at_or_after(t: DateTime<Utc>) -> NaiveDate {
-    let d = t.date_naive();
-    if t.time() == chrono::NaiveTime::MIN {
-        d
-    } else {
-        d + Duration::days(1)
-    }
-}
-
-/// `from <= day@00:00 < to` on a date column, as day bounds.
-fn window_filter(w: &TimeWindow) -> Vec<Expr> {
-    let mut out = Vec::new();
-    let date = |d: NaiveDate| lit(ScalarValue::Date32(Some(date_to_days(d))));
-    if let Some(from) = w.from {
-        out.push(column(&w.column).gt_eq(date(first_day_at_or_after(from))));
-    }
-    if let Some(to) = w.to {
-        out.push(column(&w.column).lt(date(first_day_at_or_after(to))));
-    }
-    out
 }
 
 /// True when a partition may hold rows inside the window.
@@ -639,6 +496,7 @@ fn partition_overlaps(partition: &str, w: &TimeWindow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
