@@ -5,6 +5,7 @@
 //! the only crate that contains SQL; every value reaches it as a bound
 //! parameter, never as SQL text.
 
+pub mod executions;
 pub mod identity;
 pub mod reports;
 pub mod scheduling;
@@ -19,11 +20,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use executions::{Execution, ExecutionFilter, ExecutionStatus, NewExecution};
 pub use identity::{App, AppSecret, NewApp, RefreshToken, Tenant, User};
-pub use reports::{
-    CallbackMethod, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Report,
-    ReportFormat, ReportStatus, StoredQuery,
-};
+pub use reports::{CallbackMethod, Report, ReportFormat, ReportStatus, StoredQuery};
 pub use scheduling::{Delivery, NewDelivery, Outcome};
 
 /// What can go wrong in the store. Messages are safe to show operators;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::reports::{execution_columns, execution_of, insert_executions};
+use crate::executions::{execution_columns, execution_of, insert_executions};
 use crate::{
     Backend, CallbackMethod, Execution, NewExecution, Result, Store, from_opt_secs, from_secs,
     to_secs,
