@@ -28,6 +28,7 @@ use crate::ingest::{Builders, CellRef, LoadMode, Loader};
 use crate::schema::{dataset_schema, stored_columns};
 use crate::storage::{DataStore, TenantId};
 
+mod feedback;
 mod generators;
 mod health;
 mod platforms;
