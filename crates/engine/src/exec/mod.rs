@@ -3,9 +3,10 @@
 //! partitions the time window needs, streamed as record batches.
 //!
 //! Semantics kept here: string comparisons are case-insensitive (both sides
-//! lower-cased: see [`crate::casefold`]; other LIKE patterns are ILIKE), a sum over no rows is 0, ORDER BY puts nulls
-//! last in both directions, a null never satisfies a condition (SQL's
-//! three-valued logic already guarantees it for `!=` and `NOT IN`).
+//! lower-cased: see [`crate::casefold`]; other LIKE patterns are ILIKE), a
+//! sum over no rows is 0, ORDER BY puts nulls last in both directions, a
+//! null never satisfies a condition (SQL's three-valued logic already
+//! guarantees it for `!=` and `NOT IN`).
 
 use std::sync::Arc;
 
@@ -307,14 +308,25 @@ impl Engine {
         builds: SetBuilds,
     ) -> Result<Option<Source>> {
         let columns = plan.stored_columns();
-        if let Some(choice) = crate::rollups::covering(&dataset.name, &columns) {
-            let version = self.store.manifest_version(&dataset.name, tenant).await?;
-            if version == 0 {
-                return Ok(None);
-            }
-            let name = choice.spec.storage_name(version);
+        let choice = crate::rollups::covering(&dataset.name, &columns);
+        let on_demand = match choice {
+            Some(_) => None,
+            None => crate::rollups::OnDemandSet::for_columns(&dataset.name, &columns),
+        };
+        if choice.is_none() && on_demand.is_none() {
+            return Ok(None);
+        }
+        let version = self.store.manifest_version(&dataset.name, tenant).await?;
+        if version == 0 {
+            return Ok(None);
+        }
+        let stored = |name: String| async move {
             let manifest = self.store.manifest(&name, tenant).await?;
-            return Ok((manifest.version > 0).then(|| Source {
+            Ok::<_, EngineError>((manifest.version > 0).then_some((name, manifest)))
+        };
+        if let Some(choice) = choice {
+            let found = stored(choice.spec.storage_name(version)).await?;
+            return Ok(found.map(|(name, manifest)| Source {
                 dataset: &choice.spec.dataset,
                 name,
                 manifest,
@@ -322,21 +334,18 @@ impl Engine {
                 set_dims: Some(choice.spec.set_dims(choice.set)),
             }));
         }
-        let Some(set) = crate::rollups::OnDemandSet::for_columns(&dataset.name, &columns) else {
+        let Some(set) = on_demand else {
             return Ok(None);
         };
-        let version = self.store.manifest_version(&dataset.name, tenant).await?;
-        if version == 0 {
-            return Ok(None);
-        }
         let name = set.storage_name(version);
-        let manifest = match builds {
-            SetBuilds::Allowed => {
+        let manifest = match stored(name.clone()).await? {
+            Some((_, manifest)) => Some(manifest),
+            None if builds == SetBuilds::Allowed => {
                 self.on_demand
                     .ensure(self, tenant, dataset, &set, version)
                     .await?
             }
-            _ => Some(self.store.manifest(&name, tenant).await?).filter(|m| m.version > 0),
+            None => None,
         };
         Ok(manifest.map(|manifest| Source {
             dataset: &set.spec.dataset,

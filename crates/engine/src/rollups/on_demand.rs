@@ -112,8 +112,8 @@ impl OnDemandSets {
         }
     }
 
-    /// The stored set of the base's version `version`, built now (once)
-    /// if it is not yet; `None` when it is refused or its build failed
+    /// The set of the base's version `version`, built now (once; the
+    /// caller found it not stored); `None` when it is refused or its build failed
     /// (the plan reads the base rows; a failure is logged and retried by
     /// the next request).
     pub(crate) async fn ensure(
@@ -125,10 +125,6 @@ impl OnDemandSets {
         version: u64,
     ) -> Result<Option<Manifest>> {
         let name = set.storage_name(version);
-        let stored = engine.store().manifest(&name, tenant).await?;
-        if stored.version > 0 {
-            return Ok(Some(stored));
-        }
         // Until the cube of this version is built (just after a load), no
         // set is: asked again later, it may be.
         let cube = set.spec.storage_name(version);
