@@ -8,7 +8,12 @@
 //! no pass over the whole column precedes the test (Arrow's ILIKE checks
 //! the whole column for ASCII first: a sixth of a LIKE query's time).
 //!
-//! Nulls stay null (SQL: a null never satisfies a test, negated or not).
+//! A fold is a row filter's test and nothing else: a null value fails it,
+//! negated or not (as in SQL), and the answer is false rather than null.
+//! Filters are AND/OR trees with any NOT inside the tests, where a null
+//! and a false answer drop the same rows; a null-free answer lets
+//! DataFusion's AND evaluate the tests after it only on the rows it keeps
+//! (its pre-selection is off for a left side holding nulls).
 
 use std::sync::Arc;
 
@@ -103,7 +108,8 @@ impl Fold {
         }
     }
 
-    /// The expression testing `input` (negated: NOT, nulls still null).
+    /// The filter test of `input` (negated: NOT; a null fails either way,
+    /// and the answer is false, never null: see the module doc).
     pub fn call(self, input: Expr, negated: bool) -> Expr {
         ScalarUDF::new_from_impl(FoldMatch::new(self, negated)).call(vec![input])
     }
@@ -161,15 +167,17 @@ impl FoldMatch {
         let n = array.len();
         let negated = self.negated;
         let values = match array.data_type() {
-            DataType::Utf8View if array.null_count() == 0 => {
-                let a = array.as_string_view();
-                BooleanBuffer::collect_bool(n, |i| test(a.value(i).as_bytes()) != negated)
-            }
             DataType::Utf8View => {
                 let a = array.as_string_view();
-                BooleanBuffer::collect_bool(n, |i| {
-                    a.is_valid(i) && test(a.value(i).as_bytes()) != negated
-                })
+                let views = a.views();
+                let mut memo = ViewMemo::default();
+                let mut test_at =
+                    |i: usize| memo.answer(views[i], || test(a.value(i).as_bytes())) != negated;
+                if array.null_count() == 0 {
+                    BooleanBuffer::collect_bool(n, test_at)
+                } else {
+                    BooleanBuffer::collect_bool(n, |i| a.is_valid(i) && test_at(i))
+                }
             }
             DataType::Utf8 => {
                 let a = array.as_string::<i32>();
@@ -186,11 +194,56 @@ impl FoldMatch {
             DataType::Null => BooleanBuffer::new_unset(n),
             other => return exec_err!("a case-insensitive test of a {other} column"),
         };
-        let nulls = match array.data_type() {
-            DataType::Null => Some(datafusion::arrow::buffer::NullBuffer::new_null(n)),
-            _ => array.nulls().cloned(),
-        };
-        Ok(Arc::new(BooleanArray::new(values, nulls)))
+        Ok(Arc::new(BooleanArray::new(values, None)))
+    }
+}
+
+/// Answers remembered by string view, for the columns that repeat a few
+/// values (read from dictionary-encoded pages: markets, products): within
+/// one array equal views are equal values (a view holds a short value's
+/// bytes, else its length, prefix, buffer and offset), so a remembered
+/// answer is exact. Direct-mapped; it stops looking once most lookups
+/// miss (a column of names or ids), leaving the test alone.
+struct ViewMemo {
+    /// View and answer + 1 (0: empty).
+    slots: [(u128, u8); MEMO_SLOTS],
+    lookups: u32,
+    misses: u32,
+}
+
+const MEMO_SLOTS: usize = 128;
+/// Lookups after which the memo gives up if more than half of them missed.
+const MEMO_TRIAL: u32 = 1024;
+
+impl Default for ViewMemo {
+    fn default() -> Self {
+        ViewMemo {
+            slots: [(0, 0); MEMO_SLOTS],
+            lookups: 0,
+            misses: 0,
+        }
+    }
+}
+
+impl ViewMemo {
+    #[inline(always)]
+    fn answer(&mut self, view: u128, test: impl FnOnce() -> bool) -> bool {
+        // Past the trial the count stops here if the memo gave up (and
+        // runs on, never equal to the trial again, if it did not).
+        if self.lookups == MEMO_TRIAL && self.misses > MEMO_TRIAL / 2 {
+            return test();
+        }
+        self.lookups = self.lookups.saturating_add(1);
+        let mixed = (view as u64) ^ ((view >> 64) as u64).rotate_left(29);
+        let slot = (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) as usize % MEMO_SLOTS;
+        let (seen, answer) = self.slots[slot];
+        if answer != 0 && seen == view {
+            return answer == 2;
+        }
+        self.misses += 1;
+        let result = test();
+        self.slots[slot] = (view, u8::from(result) + 1);
+        result
     }
 }
 
@@ -264,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn values_compare_lower_cased_and_nulls_stay_null() {
+    fn values_compare_lower_cased_and_nulls_fail() {
         let values = [
             Some("Contoso Ltd"),
             Some("contoso ltd."),
@@ -280,7 +333,7 @@ mod tests {
                 Some(true),
                 Some(false),
                 Some(true),
-                None,
+                Some(false),
                 Some(true),
                 Some(false),
                 Some(false)
@@ -288,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             run(Fold::EndsWith("ltd".into()), true, &values)[..4],
-            [Some(false), Some(true), Some(false), None]
+            [Some(false), Some(true), Some(false), Some(false)]
         );
         // Non-ASCII values and patterns compare through to_lowercase.
         assert_eq!(
@@ -301,7 +354,7 @@ mod tests {
                 Some(false),
                 Some(false),
                 Some(true),
-                None,
+                Some(false),
                 Some(false),
                 Some(true),
                 Some(false)
@@ -315,7 +368,62 @@ mod tests {
             run(Fold::Contains("so l".into()), false, &values)[..3],
             [Some(true), Some(true), Some(false)]
         );
-        assert_eq!(run(Fold::Any, false, &values)[3..5], [None, Some(true)]);
+        assert_eq!(
+            run(Fold::Any, false, &values)[3..5],
+            [Some(false), Some(true)]
+        );
+    }
+
+    /// Columns repeating a few values (short and long, deduplicated so
+    /// equal long values share their bytes) and columns of distinct values
+    /// (where the memo gives up) answer as value-by-value tests do.
+    #[test]
+    fn remembered_answers_equal_tested_ones() {
+        use datafusion::arrow::array::StringViewBuilder;
+        let words = [
+            "Germany",
+            "GERMANY",
+            "germany ltd",
+            "Contoso International Holdings Ltd",
+            "contoso international holdings LTD",
+            "Müller Maschinenbau GmbH & Co. KG",
+        ];
+        let folds = [
+            Fold::AnyOf(vec![
+                "germany".into(),
+                "contoso international holdings ltd".into(),
+            ]),
+            Fold::EndsWith("ltd".into()),
+            Fold::StartsWith("müller".into()),
+        ];
+        let repeated: Vec<String> = (0..5000)
+            .map(|i| words[(i * 7 + i / 3) % 6].to_string())
+            .collect();
+        let distinct: Vec<String> = (0..5000).map(|i| format!("{} {i}", words[i % 6])).collect();
+        for values in [repeated, distinct] {
+            let mut b = StringViewBuilder::new().with_deduplicate_strings();
+            for (i, v) in values.iter().enumerate() {
+                if i % 97 == 0 {
+                    b.append_null();
+                } else {
+                    b.append_value(v);
+                }
+            }
+            let array: ArrayRef = Arc::new(b.finish());
+            for fold in &folds {
+                for negated in [false, true] {
+                    let out = FoldMatch::new(fold.clone(), negated)
+                        .evaluate(&array)
+                        .unwrap();
+                    let out = out.as_boolean();
+                    assert_eq!(out.null_count(), 0);
+                    for (i, v) in values.iter().enumerate() {
+                        let expected = i % 97 != 0 && fold.test(v) != negated;
+                        assert_eq!(out.value(i), expected, "{v:?} {fold:?} negated {negated}");
+                    }
+                }
+            }
+        }
     }
 
     /// The same answers as lower-casing both sides, on random strings

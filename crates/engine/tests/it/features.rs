@@ -116,6 +116,20 @@ async fn string_conditions_are_case_insensitive_and_nulls_never_match() {
         "CustomerName\nFabrikam\n\"Northwind, Inc\"\n",
     )
     .await;
+    // Within AND chains too (a fold answers false for a null, which drops
+    // the same rows a null answer would).
+    check(
+        &f,
+        &q("CustomerMarket IN ('france', 'GERMANY') AND CustomerName NOT IN ('CONTOSO')"),
+        "CustomerName\nFabrikam\n\"Northwind, Inc\"\n",
+    )
+    .await;
+    check(
+        &f,
+        &q("CustomerMarket != 'Nowhere' AND CustomerName NOT LIKE '%x%'"),
+        "CustomerName\nContoso\nFabrikam\n\"Northwind, Inc\"\n",
+    )
+    .await;
     check(
         &f,
         &q("CustomerName > 'd'"),
