@@ -19,6 +19,50 @@ use crate::error::{ApiError, ErrorCode};
 /// The body size limit.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// After refusing a body over its limit, at most this much more of it is
+/// read and dropped, for at most [`DRAIN_TIME`] (see [`read_limited`]).
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Why a body was not read whole.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyRefused {
+    /// More than the limit.
+    TooLarge,
+    /// The connection failed mid-body (the client went away).
+    Broken,
+}
+
+/// The whole body if it holds at most `limit` bytes. Over the limit, the
+/// rest is read on and dropped (up to [`DRAIN_BYTES`] more, for at most
+/// [`DRAIN_TIME`]) before the refusal, so that a client still writing a
+/// large body gets to read the 413 instead of a reset connection (what
+/// nginx calls a lingering close). Nothing over the limit is kept.
+pub async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, BodyRefused> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyRefused::Broken)?;
+        if kept.len() + chunk.len() > limit {
+            drop(kept);
+            let drain = async {
+                let mut left = DRAIN_BYTES;
+                while let Some(Ok(chunk)) = stream.next().await {
+                    left = left.saturating_sub(chunk.len());
+                    if left == 0 {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            return Err(BodyRefused::TooLarge);
+        }
+        kept.extend_from_slice(&chunk);
+    }
+    Ok(kept.into())
+}
+
 /// A body's fields by lower-cased name.
 #[derive(Debug, Default)]
 pub struct Fields {
@@ -225,11 +269,14 @@ impl<S: Send + Sync> FromRequest<S> for RequestFields {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let body: Body = req.into_body();
-        let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-            ApiError::new(
+        let bytes = read_limited(body, MAX_BODY).await.map_err(|e| match e {
+            BodyRefused::TooLarge => ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("The request body is larger than the limit of {MAX_BODY} bytes (1 MiB)"),
-            )
+            ),
+            BodyRefused::Broken => {
+                ApiError::bad_request("The request body could not be read to its end")
+            }
         })?;
         Fields::parse(&bytes, content_type.as_deref()).map(RequestFields)
     }

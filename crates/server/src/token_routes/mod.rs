@@ -25,7 +25,7 @@ use chrono::Utc;
 use store::Tenant;
 
 use crate::Shared;
-use crate::body::MAX_BODY;
+use crate::body::{BodyRefused, MAX_BODY};
 use crate::error::json_response;
 use crate::http::{Peer, correlation_id};
 use discovery::{jwks_v1, jwks_v2, metadata_v1, metadata_v2};
@@ -231,14 +231,21 @@ async fn token(
     version: Version,
 ) -> Response {
     // Read here, not by the `Bytes` extractor, whose refusal is plain text.
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return oauth(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            900144,
-            "The request body is larger than 1 MiB.",
-        )
-        .into_response();
+    let body = match crate::body::read_limited(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(refused) => {
+            let (status, message) = match refused {
+                BodyRefused::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body is larger than 1 MiB.",
+                ),
+                BodyRefused::Broken => (
+                    StatusCode::BAD_REQUEST,
+                    "The request body could not be read to its end.",
+                ),
+            };
+            return oauth(status, "invalid_request", 900144, message).into_response();
+        }
     };
     match grant(&state, &tenant, peer, &headers, &body, version).await {
         Ok(res) => res,

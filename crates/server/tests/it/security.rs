@@ -472,21 +472,23 @@ async fn deleting_a_user_or_a_report_takes_its_rights_and_callbacks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_is_in_its_apis_shape() {
     let s = TestServer::start(Db::Sqlite).await;
-    // The token endpoint's 413 is an OAuth JSON error, not plain text.
-    // One byte over the limit: the server reads the whole body before it
-    // refuses, so the client's write never meets a closed socket (a larger
-    // body would race the server's close and fail with a broken pipe).
-    let res = s
-        .http
-        .post(format!("{}/{}/oauth2/token", s.url, s.tenant()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(vec![b'a'; (1 << 20) + 1])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 413);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_request", "{body}");
+    // The token endpoint's 413 is an OAuth JSON error, not plain text,
+    // also for a body far over the limit: the server reads the rest of it
+    // before refusing, so a client that writes it all before reading gets
+    // the 413, not a broken pipe.
+    for size in [(1 << 20) + 1, 4 << 20, 12 << 20] {
+        let res = s
+            .http
+            .post(format!("{}/{}/oauth2/token", s.url, s.tenant()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(vec![b'a'; size])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes: {e:?}"));
+        assert_eq!(res.status(), 413, "{size} bytes");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+    }
 
     // The CAB route without its signature: the Store API's JSON, 403.
     let res = s
