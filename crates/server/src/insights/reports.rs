@@ -16,7 +16,8 @@ use crate::Shared;
 use crate::body::{Fields, RequestFields};
 use crate::error::ApiError;
 use crate::http::Caller;
-use crate::service::reports::{ReportRequest, Reports, Rules, files_hold_restricted};
+use crate::service::report_rules::{ReportRequest, Rules};
+use crate::service::reports::{Reports, files_hold_restricted};
 
 /// A report body's fields, typed. ExecuteNow reports ignore the schedule
 /// fields and an update ignores the query fields, so those are not read

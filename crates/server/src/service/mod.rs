@@ -9,13 +9,15 @@
 //! - `tokens`: verifying tokens into principals (with the caches that make it
 //!   cheap), issuing access and ID tokens;
 //! - `keys`: the stored signing key set, created once and rotated;
-//! - `queries` and `reports`: the Insights API's rules for saved queries and
-//!   reports (names, schedules, delivery settings, pause and resume).
+//! - `queries`, `report_rules` and `reports`: the Insights API's rules for
+//!   saved queries and reports (names, schedules, delivery settings) and
+//!   the reports' lifecycle (pause, resume, update, delete).
 
 pub mod data;
 pub mod identity;
 pub mod keys;
 pub mod queries;
+pub mod report_rules;
 pub mod reports;
 pub mod snapshots;
 pub mod tokens;
