@@ -1,8 +1,7 @@
 //! Identities: tenants with their domain names, apps (OAuth clients) with
-//! hashed secrets, users with hashed passwords, refresh tokens (stored as
-//! SHA-256 fingerprints by the caller) and named settings such as the
-//! signing key set. Hashing happens in the `auth` crate; this module only
-//! stores what it is given.
+//! hashed secrets and users with hashed passwords (refresh tokens are in
+//! `refresh_tokens`, named settings in `settings`). Hashing happens in the
+//! `auth` crate; this module only stores what it is given.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -89,21 +88,6 @@ impl std::fmt::Debug for User {
     }
 }
 
-/// A refresh token, known by the SHA-256 fingerprint of its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshToken {
-    pub token_hash: String,
-    pub tenant_id: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub resource: String,
-    pub scope: String,
-    /// `1.0` or `2.0`: which endpoint issued it.
-    pub version: String,
-    pub expires_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
-
 fn tenant_of(row: &AnyRow, domains: Vec<String>) -> Result<Tenant> {
     Ok(Tenant {
         id: row.try_get("id")?,
@@ -143,20 +127,6 @@ fn user_of(row: &AnyRow) -> Result<User> {
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
         roles: split_list(&row.try_get::<String, _>("roles")?),
-        created_at: from_secs(row.try_get("created_at")?)?,
-    })
-}
-
-fn refresh_of(row: &AnyRow) -> Result<RefreshToken> {
-    Ok(RefreshToken {
-        token_hash: row.try_get("token_hash")?,
-        tenant_id: row.try_get("tenant_id")?,
-        client_id: row.try_get("client_id")?,
-        user_id: row.try_get("user_id")?,
-        resource: row.try_get("resource")?,
-        scope: row.try_get("scope")?,
-        version: row.try_get("version")?,
-        expires_at: from_secs(row.try_get("expires_at")?)?,
         created_at: from_secs(row.try_get("created_at")?)?,
     })
 }
@@ -486,98 +456,6 @@ impl Store {
         .bind(hash)
         .bind(tenant_id)
         .bind(username.to_lowercase())
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    // ----- refresh tokens --------------------------------------------------
-
-    pub async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, tenant_id, client_id, user_id, resource, \
-             scope, version, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&token.token_hash)
-        .bind(&token.tenant_id)
-        .bind(&token.client_id)
-        .bind(&token.user_id)
-        .bind(&token.resource)
-        .bind(&token.scope)
-        .bind(&token.version)
-        .bind(to_secs(token.expires_at))
-        .bind(to_secs(token.created_at))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Removes and returns a refresh token: each one is used at most once,
-    /// even by two concurrent requests (only one DELETE sees the row).
-    pub async fn take_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
-        let row = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING token_hash, tenant_id, \
-             client_id, user_id, resource, scope, version, expires_at, created_at",
-        )
-        .bind(token_hash)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .next();
-        row.as_ref().map(refresh_of).transpose()
-    }
-
-    // ----- settings ----------------------------------------------------------
-
-    pub async fn setting(&self, name: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|r| r.try_get::<String, _>("value")).transpose()?)
-    }
-
-    /// Stores a setting only if it does not exist yet; returns the value
-    /// that is stored afterwards (ours, or the one a concurrent first start
-    /// wrote before us).
-    pub async fn init_setting(
-        &self,
-        name: &str,
-        value: &str,
-        now: DateTime<Utc>,
-    ) -> Result<String> {
-        sqlx::query(
-            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .bind(to_secs(now))
-        .execute(self.pool())
-        .await?;
-        self.setting(name)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: format!("setting '{name}'"),
-            })
-    }
-
-    /// Replaces a setting if it still has the value `expected` (a
-    /// compare-and-set, so two writers cannot silently overwrite each other).
-    pub async fn replace_setting(
-        &self,
-        name: &str,
-        expected: &str,
-        value: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3 AND value = $4",
-        )
-        .bind(value)
-        .bind(to_secs(now))
-        .bind(name)
-        .bind(expected)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() > 0)

@@ -7,8 +7,10 @@
 
 pub mod executions;
 pub mod identity;
+pub mod refresh_tokens;
 pub mod reports;
 pub mod scheduling;
+pub mod settings;
 pub mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -21,7 +23,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use executions::{Execution, ExecutionFilter, ExecutionStatus, NewExecution};
-pub use identity::{App, AppSecret, NewApp, RefreshToken, Tenant, User};
+pub use identity::{App, AppSecret, NewApp, Tenant, User};
+pub use refresh_tokens::RefreshToken;
 pub use reports::{CallbackMethod, Report, ReportFormat, ReportStatus, StoredQuery};
 pub use scheduling::{Delivery, NewDelivery, Outcome};
 
