@@ -213,3 +213,51 @@ async fn a_query_over_the_memory_limit_fails_cleanly() {
         .sum();
     assert!(rows > 0);
 }
+
+/// A plan keeping the first rows of an order evaluates its filters and
+/// the top-k threshold inside the Parquet reader; its rows are the first
+/// rows of the same query without LIMIT, filters or not, both orders.
+#[tokio::test]
+async fn top_rows_equal_the_first_rows_of_the_whole_order() {
+    let f = seeded(&["CustomersAndTenants"], 60_000).await;
+    let shapes = [
+        ("CustomerTpid, Month", "CustomerTpid, Month", ""),
+        (
+            "CustomerName, CustomerTpid",
+            "CustomerName ASC, CustomerTpid ASC",
+            "WHERE CustomerMarket NOT IN ('germany', 'FRANCE') AND CustomerName LIKE '%a%'",
+        ),
+        (
+            "CustomerName, Month",
+            "CustomerName ASC, Month",
+            "WHERE SKU != 'nothing'",
+        ),
+    ];
+    for (columns, order, filter) in shapes {
+        let whole = f
+            .run_at(
+                "demo",
+                &format!("SELECT {columns} FROM CustomersAndTenants {filter} ORDER BY {order} TIMESPAN LAST_2_YEARS"),
+                AT,
+            )
+            .await;
+        let top = f
+            .run_at(
+                "demo",
+                &format!("SELECT {columns} FROM CustomersAndTenants {filter} ORDER BY {order} LIMIT 250 TIMESPAN LAST_2_YEARS"),
+                AT,
+            )
+            .await;
+        assert!(
+            whole.lines().count() > 1_000,
+            "{filter}: {}",
+            whole.lines().count()
+        );
+        let first: Vec<&str> = whole.lines().take(251).collect();
+        assert_eq!(
+            top.lines().collect::<Vec<_>>(),
+            first,
+            "{columns} {order} {filter}"
+        );
+    }
+}
