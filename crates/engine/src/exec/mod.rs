@@ -73,10 +73,6 @@ pub struct ExecOptions {
 #[derive(Clone)]
 pub struct Engine {
     ctx: SessionContext,
-    /// The same session (runtime, memory pool, object store) with filters
-    /// evaluated inside the Parquet reader, for plans keeping the top rows
-    /// of an order (see [`keeps_top_rows`]).
-    top_rows_ctx: SessionContext,
     store: DataStore,
     catalog: &'static StaticCatalog,
     /// Grouping sets built on first use (shared by the clones).
@@ -124,17 +120,11 @@ impl Engine {
                 std::num::NonZeroUsize::MIN.saturating_add(4),
             )));
         }
-        let runtime = runtime.build_arc()?;
-        let mut top_rows = config.clone();
-        top_rows.options_mut().execution.parquet.pushdown_filters = true;
-        let ctx = SessionContext::new_with_config_rt(config, runtime.clone());
-        let top_rows_ctx = SessionContext::new_with_config_rt(top_rows, runtime);
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         let url = url_of(store.url())?;
-        // One registry in the shared runtime: both sessions see it.
         ctx.register_object_store(&url, store.object_store().clone());
         Ok(Engine {
             ctx,
-            top_rows_ctx,
             store,
             catalog: query::builtin(),
             on_demand: Arc::default(),
@@ -192,12 +182,7 @@ impl Engine {
             .files
             .iter()
             .filter(|f| window.is_none_or(|w| partition_overlaps(&f.partition, w)));
-        let session = if keeps_top_rows(plan, opts) {
-            &self.top_rows_ctx
-        } else {
-            &self.ctx
-        };
-        let mut df = read_files_in(session, &self.store, source.dataset, files).await?;
+        let mut df = self.read_files(source.dataset, files).await?;
 
         let mut row_filters: Vec<Expr> = Vec::new();
         if let Some(set) = source.set {
@@ -388,7 +373,16 @@ impl Engine {
         dataset: &Dataset,
         files: impl Iterator<Item = &PartFile>,
     ) -> Result<DataFrame> {
-        read_files_in(&self.ctx, &self.store, dataset, files).await
+        let schema = read_schema(dataset);
+        let urls: Vec<String> = files
+            .map(|f| format!("{}/{}", self.store.url(), f.path))
+            .collect();
+        Ok(if urls.is_empty() {
+            self.ctx.read_batch(RecordBatch::new_empty(schema))?
+        } else {
+            let options = ParquetReadOptions::default().schema(&schema);
+            self.ctx.read_parquet(urls, options).await?
+        })
     }
 
     /// Executes a plan, streaming its result batches.
@@ -401,42 +395,6 @@ impl Engine {
         let df = self.dataframe(tenant, plan, opts).await?;
         Ok(df.execute_stream().await?)
     }
-}
-
-/// A frame over part files of a dataset in `session` (an empty one
-/// without files).
-async fn read_files_in(
-    session: &SessionContext,
-    store: &DataStore,
-    dataset: &Dataset,
-    files: impl Iterator<Item = &PartFile>,
-) -> Result<DataFrame> {
-    let schema = read_schema(dataset);
-    let urls: Vec<String> = files
-        .map(|f| format!("{}/{}", store.url(), f.path))
-        .collect();
-    Ok(if urls.is_empty() {
-        session.read_batch(RecordBatch::new_empty(schema))?
-    } else {
-        let options = ParquetReadOptions::default().schema(&schema);
-        session.read_parquet(urls, options).await?
-    })
-}
-
-/// Whether a plan keeps the first rows of an order over its rows as read
-/// (ORDER BY with LIMIT or a row cap, no aggregation, no DISTINCT). Its
-/// top-k operator raises a threshold as it goes; evaluated in the Parquet
-/// reader, that threshold leaves most rows' other columns undecoded: the
-/// ORDER BY + LIMIT export at 10 M rows took 0.29–0.33 s of CPU instead of
-/// 0.48–0.54 s. Other shapes stay with filters after the read, which
-/// measured faster for them (a filtered projection: 1.00–1.17 s of CPU
-/// against 1.16–1.44 s in the reader).
-fn keeps_top_rows(plan: &Plan, opts: &ExecOptions) -> bool {
-    !plan.order_by.is_empty()
-        && (plan.limit.is_some() || opts.max_rows.is_some())
-        && plan.rollup.is_none()
-        && !plan.is_aggregated()
-        && !plan.distinct
 }
 
 /// The Store API's two-stage aggregation (see [`query::plan::Rollup`]).

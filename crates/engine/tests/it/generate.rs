@@ -214,9 +214,9 @@ async fn a_query_over_the_memory_limit_fails_cleanly() {
     assert!(rows > 0);
 }
 
-/// A plan keeping the first rows of an order evaluates its filters and
-/// the top-k threshold inside the Parquet reader; its rows are the first
-/// rows of the same query without LIMIT, filters or not, both orders.
+/// A plan keeping the first rows of an order (DataFusion's top-k, with its
+/// threshold filter) answers the first rows of the same query without
+/// LIMIT, filters or not, both orders.
 #[tokio::test]
 async fn top_rows_equal_the_first_rows_of_the_whole_order() {
     let f = seeded(&["CustomersAndTenants"], 60_000).await;
