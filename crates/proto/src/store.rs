@@ -58,6 +58,33 @@ pub struct ConcurrencyPoint {
     pub series_name: String,
 }
 
+/// One entry of an insight's `insightDetail` array (spec §2.2, insights):
+/// a fact's change along one dimension, with the same shape nested under
+/// `SubDimensions`. Stored as a JSON document in the insights dataset and
+/// answered as stored. Fields are declared in name order, the order the
+/// stored documents have always had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsightDetail {
+    /// `yyyy-MM-dd HH:mm:ss`.
+    #[serde(rename = "Date")]
+    pub date: String,
+    #[serde(rename = "DimensionName")]
+    pub dimension_name: String,
+    #[serde(rename = "DimensionValue")]
+    pub dimension_value: String,
+    /// `Positive` or `Negative`.
+    #[serde(rename = "Direction")]
+    pub direction: String,
+    #[serde(rename = "FactName")]
+    pub fact_name: String,
+    #[serde(rename = "FactValue")]
+    pub fact_value: i64,
+    #[serde(rename = "PercentChange")]
+    pub percent_change: f64,
+    #[serde(rename = "SubDimensions")]
+    pub sub_dimensions: Vec<InsightDetail>,
+}
+
 /// The error JSON of the Store API (spec §1.7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreErrorBody {

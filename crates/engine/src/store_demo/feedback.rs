@@ -2,6 +2,8 @@
 //! the insights the Store derives. Apart from the app analytics generators
 //! (`generators`), which dispatch to them.
 
+use proto::store::InsightDetail;
+
 use super::*;
 
 impl World {
@@ -41,25 +43,30 @@ impl World {
                         "Negative"
                     };
                     let date_text = format!("{} 00:00:00", day.format("%Y-%m-%d"));
-                    let detail = serde_json::json!([{
-                        "FactName": fact,
-                        "SubDimensions": [{
-                            "FactName": fact,
-                            "SubDimensions": [],
-                            "PercentChange": (change / 2.0).round(),
-                            "DimensionName": "OsVersion",
-                            "DimensionValue": "Windows 11",
-                            "FactValue": count(&mut rng, 40.0),
-                            "Direction": direction,
-                            "Date": date_text,
-                        }],
-                        "PercentChange": change,
-                        "DimensionName": dimension,
-                        "DimensionValue": value,
-                        "FactValue": count(&mut rng, 120.0),
-                        "Direction": direction,
-                        "Date": date_text,
-                    }]);
+                    // The nested entry's value is drawn first, as before.
+                    let sub = InsightDetail {
+                        date: date_text.clone(),
+                        dimension_name: "OsVersion".into(),
+                        dimension_value: "Windows 11".into(),
+                        direction: direction.into(),
+                        fact_name: fact.into(),
+                        fact_value: count(&mut rng, 40.0),
+                        percent_change: (change / 2.0).round(),
+                        sub_dimensions: Vec::new(),
+                    };
+                    let detail = [InsightDetail {
+                        date: date_text,
+                        dimension_name: dimension.into(),
+                        dimension_value: value.into(),
+                        direction: direction.into(),
+                        fact_name: fact.into(),
+                        fact_value: count(&mut rng, 120.0),
+                        percent_change: change,
+                        sub_dimensions: vec![sub],
+                    }];
+                    let detail = serde_json::to_string(&detail).map_err(|e| {
+                        EngineError::BadInput(format!("an insight detail as JSON: {e}"))
+                    })?;
                     let id: String = (0..4)
                         .map(|_| format!("{:016x}", rng.random::<u64>()))
                         .collect();
@@ -68,7 +75,7 @@ impl World {
                         ("applicationId", S(p.id)),
                         ("dataType", S(data_type)),
                         ("id", S(&id)),
-                        ("insightDetail", S(&detail.to_string())),
+                        ("insightDetail", S(&detail)),
                     ])?;
                 }
                 day -= Duration::days(7);
