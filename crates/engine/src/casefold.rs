@@ -240,7 +240,7 @@ impl ViewMemo {
         if answer != 0 && seen == view {
             return answer == 2;
         }
-        self.misses += 1;
+        self.misses = self.misses.saturating_add(1);
         let result = test();
         self.slots[slot] = (view, u8::from(result) + 1);
         result
