@@ -121,6 +121,15 @@ impl Engine {
             )));
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        // A COUNT(DISTINCT x) stays one aggregation with a set of x per
+        // group, rather than DataFusion's rewrite into a grouping by
+        // (groups, x) then a count: with few groups and many x the sets are
+        // faster (metrics by market, segment and product, distinct TPIDs,
+        // 10 M rows: 1.2 s against 1.75 s; 100 M: 15 s against 23.6 s) for
+        // more memory (266 against 206 MiB; 656 against 515 MiB). Until
+        // now the aliases on the calls hid them from the rewrite; this says
+        // so.
+        ctx.remove_optimizer_rule("single_distinct_aggregation_to_group_by");
         let url = url_of(store.url())?;
         ctx.register_object_store(&url, store.object_store().clone());
         Ok(Engine {
@@ -205,9 +214,8 @@ impl Engine {
         if let Some(rollup) = &plan.rollup {
             df = rolled_up(df, plan, rollup)?;
         } else if plan.is_aggregated() {
-            // Plain aggregate calls first (so that DataFusion's rewrites, such
-            // as turning one DISTINCT aggregate into a two-level grouping,
-            // apply), then a projection for the defaults and final names.
+            // The aggregate calls first, then a projection for the defaults
+            // and final names.
             let group: Vec<Expr> = plan.group_by.iter().map(|c| column(c)).collect();
             let aggregates: Vec<Expr> = plan
                 .aggregates
