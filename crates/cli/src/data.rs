@@ -134,6 +134,16 @@ pub struct RunArgs {
     /// End (exclusive) of an explicit window replacing the TIMESPAN.
     #[arg(long, value_name = "TIME", requires = "start")]
     pub end: Option<String>,
+    /// MiB the query may hold for sorts and aggregations (the server's
+    /// `limits.query_memory_mb`): a larger sort spills to the temporary
+    /// directory; 0 = no limit.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 1024,
+        env = "OPENINSIGHTS_QUERY_MEMORY_MB"
+    )]
+    pub query_memory_mb: usize,
 }
 
 /// The async runtime every command that does IO runs on.
@@ -378,7 +388,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
     let runtime = runtime()?;
     let stats = runtime.block_on(async {
-        let engine = Engine::new(store)?;
+        let limit =
+            (args.query_memory_mb > 0).then(|| args.query_memory_mb.saturating_mul(1 << 20));
+        let engine = Engine::with_memory_limit(store, limit)?;
         let opts = ExecOptions {
             window,
             ..ExecOptions::default()
@@ -436,6 +448,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_memory_limit() => {
+            eprintln!(
+                "error: the query needs more memory than --query-memory-mb {} allows; raise it (0 = no limit) or narrow the query (fewer columns, a WHERE filter, a shorter TIMESPAN)\n{e}",
+                args.query_memory_mb
+            );
+            Ok(ExitCode::from(1))
         }
         Err(e) => report(e),
     }

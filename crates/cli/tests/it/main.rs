@@ -225,3 +225,55 @@ fn seed_store_and_ingest_store_datasets() {
         stderr(&o)
     );
 }
+
+/// `query run` holds a sort to `--query-memory-mb`: below what a sort
+/// needs it says which option to raise; above it the sort spills and
+/// every row comes out.
+#[test]
+fn query_run_keeps_a_sort_within_its_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let o = run(&[
+        "seed",
+        "--data-dir",
+        data,
+        "--tenant",
+        "acme",
+        "--dataset",
+        "CustomersAndTenants",
+        "--rows",
+        "50000",
+        "--through",
+        "2026-10",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sort = "SELECT CustomerName, CustomerTenantId FROM CustomersAndTenants ORDER BY CustomerName TIMESPAN LAST_2_YEARS";
+    let query = |limit: &str| {
+        run(&[
+            "query",
+            "run",
+            "--data-dir",
+            data,
+            "--tenant",
+            "acme",
+            "--at",
+            "2026-11-15T00:00:00Z",
+            "--query-memory-mb",
+            limit,
+            sort,
+        ])
+    };
+    let o = query("1");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("more memory than --query-memory-mb 1 allows; raise it (0 = no limit)"),
+        "{err}"
+    );
+    let o = query("16");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 50_001);
+    let o = query("abc");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--query-memory-mb"), "{}", stderr(&o));
+}

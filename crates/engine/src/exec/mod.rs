@@ -13,8 +13,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::common::config::SpillCompression;
 use datafusion::common::{Column, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::functions::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct, last_value, max, sum};
 use datafusion::logical_expr::{Expr, SortExpr, cast, lit};
@@ -73,6 +75,10 @@ pub struct ExecOptions {
 #[derive(Clone)]
 pub struct Engine {
     ctx: SessionContext,
+    /// With a memory limit: the session a full sort (ORDER BY without a
+    /// LIMIT) runs in, one sort over all partitions (see
+    /// [`Engine::with_memory_limit`]).
+    one_sort: Option<Box<SessionState>>,
     store: DataStore,
     catalog: &'static StaticCatalog,
     /// Grouping sets built on first use (shared by the clones).
@@ -109,6 +115,10 @@ impl Engine {
             .options_mut()
             .execution
             .skip_partial_aggregation_probe_ratio_threshold = 0.1;
+        // Sorts that pass the limit spill LZ4 frames: a third of the disk
+        // of plain Arrow IPC (10 M rows sorted under 256 MiB: 1.55 GB ->
+        // 0.49 GB of spill files) for about a tenth more time.
+        config.options_mut().execution.spill_compression = SpillCompression::Lz4Frame;
         let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
         if let Some(limit) = limit {
             // Fair shares for spilling operators (sorts, aggregations), so
@@ -132,8 +142,24 @@ impl Engine {
         ctx.remove_optimizer_rule("single_distinct_aggregation_to_group_by");
         let url = url_of(store.url())?;
         ctx.register_object_store(&url, store.object_store().clone());
+        // Under a limit, a full sort runs as one sort over the merged
+        // partitions instead of one sort per partition and a merge: the
+        // merge's batches come on top of the sorts' fair shares, so the
+        // per-partition plan failed below ~400 MiB (10 M rows sorted by
+        // name) where one sort finishes down to 128 MiB, in about the same
+        // time under a limit (512 MiB: 7.9 s against 7.1 s).
+        let one_sort = limit.map(|_| {
+            let mut config = ctx.copied_config();
+            config.options_mut().optimizer.repartition_sorts = false;
+            Box::new(
+                SessionStateBuilder::new_from_existing(ctx.state())
+                    .with_config(config)
+                    .build(),
+            )
+        });
         Ok(Engine {
             ctx,
+            one_sort,
             store,
             catalog: query::builtin(),
             on_demand: Arc::default(),
@@ -282,6 +308,13 @@ impl Engine {
         let offset = usize::try_from(plan.offset).unwrap_or(usize::MAX);
         if limit.is_some() || offset > 0 {
             df = df.limit(offset, limit)?;
+        }
+        if let Some(state) = &self.one_sort
+            && !plan.order_by.is_empty()
+            && limit.is_none()
+        {
+            let (_, logical) = df.into_parts();
+            df = DataFrame::new(state.as_ref().clone(), logical);
         }
         Ok(df)
     }

@@ -261,3 +261,79 @@ async fn top_rows_equal_the_first_rows_of_the_whole_order() {
         );
     }
 }
+
+/// Under a memory limit far smaller than the rows, a full sort (ORDER BY
+/// without LIMIT) spills and still returns every row in order: one sort
+/// over all partitions, where a sort per partition and a merge ran out of
+/// memory in the merge.
+#[tokio::test]
+async fn a_full_sort_spills_under_a_small_limit_and_keeps_every_row_in_order() {
+    let f = seeded(&["CustomersAndTenants"], 200_000).await;
+    let q = "SELECT CustomerName, CustomerTenantId, SKU, Month FROM CustomersAndTenants ORDER BY CustomerName TIMESPAN LAST_2_YEARS";
+    let plan = query::check(q, query::builtin()).unwrap();
+    let window = plan.time_window(crate::support::t(AT));
+    let opts = engine::ExecOptions {
+        window,
+        ..engine::ExecOptions::default()
+    };
+    // Each row as text, a null as an empty field.
+    let rows_of = |batches: Vec<datafusion::arrow::array::RecordBatch>| -> Vec<String> {
+        use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+        let options = FormatOptions::default();
+        let mut out = Vec::new();
+        for b in &batches {
+            let fields: Vec<_> = b
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+                .collect();
+            for r in 0..b.num_rows() {
+                let row: Vec<String> = fields.iter().map(|f| f.value(r).to_string()).collect();
+                out.push(row.join(","));
+            }
+        }
+        out
+    };
+    let limited = engine::Engine::with_memory_limit(f.store.clone(), Some(24 << 20)).unwrap();
+    let sorted = limited
+        .dataframe(&tenant("demo"), &plan, &opts)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .expect("a sort spills rather than failing");
+    let sorted = rows_of(sorted);
+    let whole = rows_of(
+        f.engine
+            .dataframe(&tenant("demo"), &plan, &opts)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(sorted.len(), whole.len());
+    assert!(sorted.len() > 150_000, "{}", sorted.len());
+    // Names in descending byte order (the language's default), the empty
+    // (null) ones last.
+    let names: Vec<&str> = sorted
+        .iter()
+        .map(|r| r.split(',').next().unwrap())
+        .collect();
+    let named = names
+        .iter()
+        .position(|n| n.is_empty())
+        .unwrap_or(names.len());
+    assert!(
+        names[..named].windows(2).all(|w| w[0] >= w[1]),
+        "out of order"
+    );
+    assert!(
+        names[named..].iter().all(|n| n.is_empty()),
+        "a name after the nulls"
+    );
+    let (mut a, mut b) = (sorted.clone(), whole.clone());
+    a.sort();
+    b.sort();
+    assert!(a == b, "the limited sort returned other rows");
+}
