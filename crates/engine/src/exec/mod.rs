@@ -309,9 +309,12 @@ impl Engine {
         if limit.is_some() || offset > 0 {
             df = df.limit(offset, limit)?;
         }
+        // Store answers read from rollups are small (bounded by the
+        // cube) and keep the plan their latency was measured with.
         if let Some(state) = &self.one_sort
             && !plan.order_by.is_empty()
             && limit.is_none()
+            && plan.rollup.is_none()
         {
             let (_, logical) = df.into_parts();
             df = DataFrame::new(state.as_ref().clone(), logical);
