@@ -388,9 +388,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
     let runtime = runtime()?;
     let stats = runtime.block_on(async {
-        let limit =
-            (args.query_memory_mb > 0).then(|| args.query_memory_mb.saturating_mul(1 << 20));
-        let engine = Engine::with_memory_limit(store, limit)?;
+        let engine = Engine::with_memory_limit_mb(store, args.query_memory_mb)?;
         let opts = ExecOptions {
             window,
             ..ExecOptions::default()

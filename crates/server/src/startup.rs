@@ -228,10 +228,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             config.storage.describe(&config.data_dir)
         )
     })?;
-    let memory = (config.limits.query_memory_mb > 0)
-        .then(|| config.limits.query_memory_mb.saturating_mul(1 << 20));
-    let engine =
-        engine::Engine::with_memory_limit(data, memory).context("starting the query engine")?;
+    let engine = engine::Engine::with_memory_limit_mb(data, config.limits.query_memory_mb)
+        .context("starting the query engine")?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::config::SpillCompression;
 use datafusion::common::{Column, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::functions::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct, last_value, max, sum};
 use datafusion::logical_expr::{Expr, SortExpr, cast, lit};
@@ -75,10 +75,10 @@ pub struct ExecOptions {
 #[derive(Clone)]
 pub struct Engine {
     ctx: SessionContext,
-    /// With a memory limit: the session a full sort (ORDER BY without a
-    /// LIMIT) runs in, one sort over all partitions (see
-    /// [`Engine::with_memory_limit`]).
-    one_sort: Option<Box<SessionState>>,
+    /// With a memory limit: the same session (runtime, memory pool,
+    /// object store) for full sorts, one sort over all partitions (see
+    /// [`Engine::with_memory_limit`] and [`Engine::session_for`]).
+    one_sort: Option<SessionContext>,
     store: DataStore,
     catalog: &'static StaticCatalog,
     /// Grouping sets built on first use (shared by the clones).
@@ -96,6 +96,12 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     pub fn new(store: DataStore) -> Result<Engine> {
         Engine::with_memory_limit(store, None)
+    }
+
+    /// [`Engine::with_memory_limit`] with the limit in MiB, as operators
+    /// give it (`limits.query_memory_mb`, `--query-memory-mb`); 0 = none.
+    pub fn with_memory_limit_mb(store: DataStore, mb: usize) -> Result<Engine> {
+        Engine::with_memory_limit(store, (mb > 0).then(|| mb.saturating_mul(1 << 20)))
     }
 
     /// An engine whose queries together use at most `limit` bytes for
@@ -151,7 +157,7 @@ impl Engine {
         let one_sort = limit.map(|_| {
             let mut config = ctx.copied_config();
             config.options_mut().optimizer.repartition_sorts = false;
-            Box::new(
+            SessionContext::new_with_state(
                 SessionStateBuilder::new_from_existing(ctx.state())
                     .with_config(config)
                     .build(),
@@ -217,7 +223,8 @@ impl Engine {
             .files
             .iter()
             .filter(|f| window.is_none_or(|w| partition_overlaps(&f.partition, w)));
-        let mut df = self.read_files(source.dataset, files).await?;
+        let session = self.session_for(plan, opts);
+        let mut df = read_files_in(session, &self.store, source.dataset, files).await?;
 
         let mut row_filters: Vec<Expr> = Vec::new();
         if let Some(set) = source.set {
@@ -300,26 +307,29 @@ impl Engine {
                 .collect();
             df = df.sort(sort)?;
         }
-        let limit = match (plan.limit, opts.max_rows) {
-            (Some(l), Some(m)) => Some((l as usize).min(m)),
-            (Some(l), None) => Some(usize::try_from(l).unwrap_or(usize::MAX)),
-            (None, m) => m,
-        };
+        let limit = row_limit(plan, opts);
         let offset = usize::try_from(plan.offset).unwrap_or(usize::MAX);
         if limit.is_some() || offset > 0 {
             df = df.limit(offset, limit)?;
         }
-        // Store answers read from rollups are small (bounded by the
-        // cube) and keep the plan their latency was measured with.
-        if let Some(state) = &self.one_sort
-            && !plan.order_by.is_empty()
-            && limit.is_none()
-            && plan.rollup.is_none()
-        {
-            let (_, logical) = df.into_parts();
-            df = DataFrame::new(state.as_ref().clone(), logical);
-        }
         Ok(df)
+    }
+
+    /// The session a plan runs in: under a memory limit, a full sort (ORDER
+    /// BY without a LIMIT) runs as one sort. Store answers read from
+    /// rollups are small (bounded by the cube) and keep the plan their
+    /// latency was measured with.
+    fn session_for(&self, plan: &Plan, opts: &ExecOptions) -> &SessionContext {
+        match &self.one_sort {
+            Some(one_sort)
+                if !plan.order_by.is_empty()
+                    && row_limit(plan, opts).is_none()
+                    && plan.rollup.is_none() =>
+            {
+                one_sort
+            }
+            _ => &self.ctx,
+        }
     }
 
     /// What a plan reads: its dataset, or for a Store plan the grouping set
@@ -417,16 +427,7 @@ impl Engine {
         dataset: &Dataset,
         files: impl Iterator<Item = &PartFile>,
     ) -> Result<DataFrame> {
-        let schema = read_schema(dataset);
-        let urls: Vec<String> = files
-            .map(|f| format!("{}/{}", self.store.url(), f.path))
-            .collect();
-        Ok(if urls.is_empty() {
-            self.ctx.read_batch(RecordBatch::new_empty(schema))?
-        } else {
-            let options = ParquetReadOptions::default().schema(&schema);
-            self.ctx.read_parquet(urls, options).await?
-        })
+        read_files_in(&self.ctx, &self.store, dataset, files).await
     }
 
     /// Executes a plan, streaming its result batches.
@@ -544,6 +545,35 @@ fn partition_overlaps(partition: &str, w: &TimeWindow) -> bool {
     let starts_before_end = w.to.is_none_or(|to| month < first_day_at_or_after(to));
     let ends_after_start = w.from.is_none_or(|from| next > first_day_at_or_after(from));
     starts_before_end && ends_after_start
+}
+
+/// The rows a plan keeps at most: its LIMIT, capped by the preview's rows.
+fn row_limit(plan: &Plan, opts: &ExecOptions) -> Option<usize> {
+    match (plan.limit, opts.max_rows) {
+        (Some(l), Some(m)) => Some((l as usize).min(m)),
+        (Some(l), None) => Some(usize::try_from(l).unwrap_or(usize::MAX)),
+        (None, m) => m,
+    }
+}
+
+/// A frame over part files of a dataset in `session` (an empty one
+/// without files).
+async fn read_files_in(
+    session: &SessionContext,
+    store: &DataStore,
+    dataset: &Dataset,
+    files: impl Iterator<Item = &PartFile>,
+) -> Result<DataFrame> {
+    let schema = read_schema(dataset);
+    let urls: Vec<String> = files
+        .map(|f| format!("{}/{}", store.url(), f.path))
+        .collect();
+    Ok(if urls.is_empty() {
+        session.read_batch(RecordBatch::new_empty(schema))?
+    } else {
+        let options = ParquetReadOptions::default().schema(&schema);
+        session.read_parquet(urls, options).await?
+    })
 }
 
 #[cfg(test)]
