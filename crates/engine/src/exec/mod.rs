@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::config::SpillCompression;
-use datafusion::common::{Column, ScalarValue};
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::functions::expr_fn::date_trunc;
@@ -258,7 +258,9 @@ impl Engine {
                     let input = a.column.as_deref().map(column);
                     let call = match (a.kind, input) {
                         (MetricKind::Sum, Some(c)) => sum(c),
-                        (MetricKind::CountDistinct, Some(c)) => count_distinct(c),
+                        (MetricKind::CountDistinct, Some(c)) => {
+                            count_distinct(distinct_input(c, df.schema()))
+                        }
                         (_, _) => count(lit(1i64)),
                     };
                     call.alias(format!("__metric{i}"))
@@ -558,6 +560,25 @@ fn row_limit(plan: &Plan, opts: &ExecOptions) -> Option<usize> {
 
 /// A frame over part files of a dataset in `session` (an empty one
 /// without files).
+/// The argument of a COUNT(DISTINCT): strings as `Utf8`, not as the views
+/// they are read as. DataFusion keeps one set of values per group (and per
+/// partition before the merge), and a set of views starts with a 512-entry
+/// table (33 KB) where a set of `Utf8` starts at about a third of that.
+/// With many groups the empty sets dominate: metrics grouped by market,
+/// segment and product with distinct TPIDs peaked at 255 MB against 203 MB
+/// at 10 M rows, 650 MB against 540 MB at 100 M, in the same time.
+fn distinct_input(input: Expr, schema: &DFSchema) -> Expr {
+    use datafusion::logical_expr::ExprSchemable;
+    if input
+        .get_type(schema)
+        .is_ok_and(|t| t == DataType::Utf8View)
+    {
+        cast(input, DataType::Utf8)
+    } else {
+        input
+    }
+}
+
 async fn read_files_in(
     session: &SessionContext,
     store: &DataStore,
