@@ -12,25 +12,26 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::config::SpillCompression;
-use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::common::{Column, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::functions::expr_fn::date_trunc;
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct, last_value, max, sum};
-use datafusion::logical_expr::{Expr, SortExpr, cast, lit};
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext, coalesce};
+use datafusion::logical_expr::{Expr, SortExpr, lit};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
 use query::TimeWindow;
-use query::catalog::{Catalog, ColumnType, Dataset, MetricKind, StaticCatalog};
-use query::plan::{Combine, DateUnit, Plan, Predicate, Rollup, Test};
+use query::catalog::{Catalog, Dataset, StaticCatalog};
+use query::plan::{Plan, Predicate};
 
 use crate::error::{EngineError, Result};
 use crate::ingest::partition_month;
 use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
+mod aggregate;
 mod filters;
+
+use aggregate::{aggregated, rolled_up};
 
 use filters::{condition, first_day_at_or_after, predicate, predicate_cost, window_filter};
 
@@ -247,39 +248,7 @@ impl Engine {
         if let Some(rollup) = &plan.rollup {
             df = rolled_up(df, plan, rollup)?;
         } else if plan.is_aggregated() {
-            // The aggregate calls first, then a projection for the defaults
-            // and final names.
-            let group: Vec<Expr> = plan.group_by.iter().map(|c| column(c)).collect();
-            let aggregates: Vec<Expr> = plan
-                .aggregates
-                .iter()
-                .enumerate()
-                .map(|(i, a)| {
-                    let input = a.column.as_deref().map(column);
-                    let call = match (a.kind, input) {
-                        (MetricKind::Sum, Some(c)) => sum(c),
-                        (MetricKind::CountDistinct, Some(c)) => {
-                            count_distinct(distinct_input(c, df.schema()))
-                        }
-                        (_, _) => count(lit(1i64)),
-                    };
-                    call.alias(format!("__metric{i}"))
-                })
-                .collect();
-            df = df.aggregate(group, aggregates)?;
-            let mut named: Vec<Expr> = plan.group_by.iter().map(|c| column(c)).collect();
-            named.extend(plan.aggregates.iter().enumerate().map(|(i, a)| {
-                let value = column(&format!("__metric{i}"));
-                let value = match a.kind {
-                    MetricKind::Sum => coalesce(vec![value, zero(a.ty)]),
-                    MetricKind::CountDistinct | MetricKind::CountRows => value,
-                };
-                cast(value, arrow_type(a.ty)).alias(&a.name)
-            }));
-            df = df.select(named)?;
-            if let Some(f) = plan.group_filters.iter().map(predicate).reduce(Expr::and) {
-                df = df.filter(f)?;
-            }
+            df = aggregated(df, plan)?;
         }
 
         let projection: Vec<Expr> = plan
@@ -444,82 +413,6 @@ impl Engine {
     }
 }
 
-/// The Store API's two-stage aggregation (see [`query::plan::Rollup`]).
-fn rolled_up(df: DataFrame, plan: &Plan, rollup: &Rollup) -> Result<DataFrame> {
-    let date = &rollup.date_column;
-    // Group columns pinned to one value by an exact row filter (the app id)
-    // are constants: they are not hashed, only put back at the end.
-    let constant = |c: &str| {
-        plan.row_filters.iter().find_map(|p| match &p.test {
-            Test::Exact { value } if p.field == c => Some(value.clone()),
-            _ => None,
-        })
-    };
-    let varying: Vec<&String> = plan
-        .group_by
-        .iter()
-        .filter(|c| constant(c).is_none())
-        .collect();
-    // Stage 1: per stored date and group, sums over the dimensions grouped
-    // away (they hold disjoint populations).
-    let mut keys: Vec<Expr> = vec![column(date)];
-    keys.extend(varying.iter().map(|c| column(c)));
-    let sums: Vec<Expr> = plan
-        .aggregates
-        .iter()
-        .map(|a| {
-            let input = a.column.as_deref().map_or(lit(1i64), column);
-            sum(input).alias(&a.name)
-        })
-        .collect();
-    let df = df.aggregate(keys, sums)?;
-    // Stage 2: per bucket (or the whole window) and group.
-    let mut keys: Vec<Expr> = Vec::new();
-    if let Some(unit) = rollup.unit {
-        let bucket = match unit {
-            DateUnit::Day => column(date),
-            DateUnit::Week | DateUnit::Month => cast(
-                date_trunc(lit(unit.as_str()), column(date)),
-                datafusion::arrow::datatypes::DataType::Date32,
-            ),
-        };
-        keys.push(bucket.alias(date));
-    }
-    keys.extend(varying.iter().map(|c| column(c)));
-    let combined: Vec<Expr> = plan
-        .aggregates
-        .iter()
-        .map(|a| {
-            let how = rollup
-                .combine
-                .iter()
-                .find(|(n, _)| *n == a.name)
-                .map_or(Combine::Sum, |(_, c)| *c);
-            let value = column(&a.name);
-            let call = match how {
-                Combine::Sum => sum(value),
-                Combine::Peak => max(value),
-                Combine::Last => last_value(value, vec![column(date).sort(true, false)]),
-            };
-            call.alias(format!("__combined_{}", a.name))
-        })
-        .collect();
-    let df = df.aggregate(keys, combined)?;
-    let mut named: Vec<Expr> = Vec::new();
-    if rollup.unit.is_some() {
-        named.push(column(date));
-    }
-    named.extend(plan.group_by.iter().map(|c| match constant(c) {
-        Some(v) => lit(v).alias(c),
-        None => column(c),
-    }));
-    named.extend(plan.aggregates.iter().map(|a| {
-        let value = coalesce(vec![column(&format!("__combined_{}", a.name)), zero(a.ty)]);
-        cast(value, arrow_type(a.ty)).alias(&a.name)
-    }));
-    Ok(df.select(named)?)
-}
-
 fn url_of(url: &str) -> Result<url::Url> {
     url::Url::parse(url).map_err(|e| EngineError::BadInput(format!("data store URL '{url}': {e}")))
 }
@@ -527,13 +420,6 @@ fn url_of(url: &str) -> Result<url::Url> {
 /// A column reference by exact name (no identifier parsing, no folding).
 pub(crate) fn column(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
-}
-
-fn zero(ty: ColumnType) -> Expr {
-    match ty {
-        ColumnType::Float => lit(0.0f64),
-        _ => lit(0i64),
-    }
 }
 
 /// True when a partition may hold rows inside the window.
@@ -560,25 +446,6 @@ fn row_limit(plan: &Plan, opts: &ExecOptions) -> Option<usize> {
 
 /// A frame over part files of a dataset in `session` (an empty one
 /// without files).
-/// The argument of a COUNT(DISTINCT): strings as `Utf8`, not as the views
-/// they are read as. DataFusion keeps one set of values per group (and per
-/// partition before the merge), and a set of views starts with a 512-entry
-/// table (33 KB) where a set of `Utf8` starts at about a third of that.
-/// With many groups the empty sets dominate: metrics grouped by market,
-/// segment and product with distinct TPIDs peaked at 255 MB against 203 MB
-/// at 10 M rows, 650 MB against 540 MB at 100 M, in the same time.
-fn distinct_input(input: Expr, schema: &DFSchema) -> Expr {
-    use datafusion::logical_expr::ExprSchemable;
-    if input
-        .get_type(schema)
-        .is_ok_and(|t| t == DataType::Utf8View)
-    {
-        cast(input, DataType::Utf8)
-    } else {
-        input
-    }
-}
-
 async fn read_files_in(
     session: &SessionContext,
     store: &DataStore,
