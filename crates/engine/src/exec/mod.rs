@@ -62,6 +62,9 @@ enum SetBuilds {
 /// (see [`Engine::with_memory_limit`]).
 const FOOTER_READ_BYTES: usize = 128 * 1024;
 
+/// Rows per batch for ORDER BY with a LIMIT (see [`Engine::session_for`]).
+const TOP_K_BATCH_ROWS: usize = 32 * 1024;
+
 /// Options of one execution.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
@@ -84,6 +87,8 @@ pub struct Engine {
     /// object store) for full sorts, one sort over all partitions (see
     /// [`Engine::with_memory_limit`] and [`Engine::session_for`]).
     one_sort: Option<SessionContext>,
+    /// The same session with larger batches, for ORDER BY with a LIMIT.
+    top_k: SessionContext,
     store: DataStore,
     catalog: &'static StaticCatalog,
     /// Grouping sets built on first use (shared by the clones).
@@ -169,15 +174,19 @@ impl Engine {
         let one_sort = limit.map(|_| {
             let mut config = ctx.copied_config();
             config.options_mut().optimizer.repartition_sorts = false;
-            SessionContext::new_with_state(
-                SessionStateBuilder::new_from_existing(ctx.state())
-                    .with_config(config)
-                    .build(),
-            )
+            variant_of(&ctx, config)
         });
+        // DataFusion's TopK compares each batch with its heap's boundary
+        // and converts the batch's keys to rows: 32k-row batches halve
+        // those per-batch costs (10 M rows, ORDER BY 2 keys LIMIT 1000:
+        // 0.269 -> 0.198 s, 1 M: 0.060 -> 0.051 s, medians of alternating
+        // runs) for ~5 MiB. Other shapes gained nothing and held more, so
+        // only top-k plans use it.
+        let top_k = variant_of(&ctx, ctx.copied_config().with_batch_size(TOP_K_BATCH_ROWS));
         Ok(Engine {
             ctx,
             one_sort,
+            top_k,
             store,
             catalog: query::builtin(),
             on_demand: Arc::default(),
@@ -297,20 +306,19 @@ impl Engine {
         Ok(df)
     }
 
-    /// The session a plan runs in: under a memory limit, a full sort (ORDER
-    /// BY without a LIMIT) runs as one sort. Store answers read from
-    /// rollups are small (bounded by the cube) and keep the plan their
-    /// latency was measured with.
+    /// The session a plan runs in: ORDER BY with a LIMIT (or a preview's
+    /// row cap) reads larger batches; under a memory limit, a full sort
+    /// (ORDER BY without a LIMIT) runs as one sort. Store answers read
+    /// from rollups are small (bounded by the cube) and keep the plan
+    /// their latency was measured with.
     fn session_for(&self, plan: &Plan, opts: &ExecOptions) -> &SessionContext {
-        match &self.one_sort {
-            Some(one_sort)
-                if !plan.order_by.is_empty()
-                    && row_limit(plan, opts).is_none()
-                    && plan.rollup.is_none() =>
-            {
-                one_sort
-            }
-            _ => &self.ctx,
+        if plan.order_by.is_empty() || plan.rollup.is_some() {
+            return &self.ctx;
+        }
+        match (row_limit(plan, opts), &self.one_sort) {
+            (Some(_), _) => &self.top_k,
+            (None, Some(one_sort)) => one_sort,
+            (None, None) => &self.ctx,
         }
     }
 
@@ -453,6 +461,16 @@ fn row_limit(plan: &Plan, opts: &ExecOptions) -> Option<usize> {
         (Some(l), None) => Some(usize::try_from(l).unwrap_or(usize::MAX)),
         (None, m) => m,
     }
+}
+
+/// A session sharing `ctx`'s runtime (memory pool, object stores) and
+/// rules, with other settings.
+fn variant_of(ctx: &SessionContext, config: SessionConfig) -> SessionContext {
+    SessionContext::new_with_state(
+        SessionStateBuilder::new_from_existing(ctx.state())
+            .with_config(config)
+            .build(),
+    )
 }
 
 /// A frame over part files of a dataset in `session` (an empty one
