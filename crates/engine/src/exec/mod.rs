@@ -244,7 +244,8 @@ impl Engine {
             .files
             .iter()
             .filter(|f| window.is_none_or(|w| partition_overlaps(&f.partition, w)));
-        let session = self.session_for(plan, opts);
+        let limit = row_limit(plan, opts);
+        let session = self.session_for(plan, limit);
         let mut df = read_files_in(session, &self.store, source.dataset, files).await?;
 
         let mut row_filters: Vec<Expr> = Vec::new();
@@ -298,7 +299,6 @@ impl Engine {
                 .collect();
             df = df.sort(sort)?;
         }
-        let limit = row_limit(plan, opts);
         let offset = usize::try_from(plan.offset).unwrap_or(usize::MAX);
         if limit.is_some() || offset > 0 {
             df = df.limit(offset, limit)?;
@@ -306,16 +306,16 @@ impl Engine {
         Ok(df)
     }
 
-    /// The session a plan runs in: ORDER BY with a LIMIT (or a preview's
-    /// row cap) reads larger batches; under a memory limit, a full sort
+    /// The session a plan runs in, given its row limit ([`row_limit`]):
+    /// ORDER BY with a LIMIT (or a preview's row cap) reads larger batches; under a memory limit, a full sort
     /// (ORDER BY without a LIMIT) runs as one sort. Store answers read
     /// from rollups are small (bounded by the cube) and keep the plan
     /// their latency was measured with.
-    fn session_for(&self, plan: &Plan, opts: &ExecOptions) -> &SessionContext {
+    fn session_for(&self, plan: &Plan, limit: Option<usize>) -> &SessionContext {
         if plan.order_by.is_empty() || plan.rollup.is_some() {
             return &self.ctx;
         }
-        match (row_limit(plan, opts), &self.one_sort) {
+        match (limit, &self.one_sort) {
             (Some(_), _) => &self.top_k,
             (None, Some(one_sort)) => one_sort,
             (None, None) => &self.ctx,
