@@ -30,7 +30,6 @@ use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
 mod aggregate;
 mod filters;
-mod one_stage;
 
 use aggregate::{aggregated, rolled_up};
 
@@ -154,16 +153,7 @@ impl Engine {
                 std::num::NonZeroUsize::MIN.saturating_add(4),
             )));
         }
-        // Distinct counts aggregate in one stage over rows partitioned by
-        // group (see `one_stage`): each (group, value) is held once, not
-        // in every partition's partial and again in the final stage.
-        let state = SessionStateBuilder::new()
-            .with_config(config)
-            .with_runtime_env(runtime.build_arc()?)
-            .with_default_features()
-            .with_physical_optimizer_rule(Arc::new(one_stage::DistinctInOneStage))
-            .build();
-        let ctx = SessionContext::new_with_state(state);
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         // A COUNT(DISTINCT x) stays one aggregation with a set of x per
         // group, rather than DataFusion's rewrite into a grouping by
         // (groups, x) then a count: with few groups and many x the sets are
