@@ -148,10 +148,7 @@ pub struct RunArgs {
 
 /// The async runtime every command that does IO runs on.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
+    start_runtime(None)
 }
 
 /// The runtime of `query run`. Each read of a local part file is a task
@@ -163,8 +160,17 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// machine's noise; 100 M rows 13-42 MiB smaller.
 fn query_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(2 * cores)
+    start_runtime(Some(2 * cores))
+}
+
+/// A multi-threaded runtime with IO and timers, its blocking pool capped
+/// at `max_blocking_threads` (tokio's default, 512, when `None`).
+fn start_runtime(max_blocking_threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = max_blocking_threads {
+        builder.max_blocking_threads(threads);
+    }
+    builder
         .enable_all()
         .build()
         .context("starting the async runtime")
