@@ -307,10 +307,11 @@ impl Engine {
     }
 
     /// The session a plan runs in, given its row limit ([`row_limit`]):
-    /// ORDER BY with a LIMIT (or a preview's row cap) reads larger batches; under a memory limit, a full sort
-    /// (ORDER BY without a LIMIT) runs as one sort. Store answers read
-    /// from rollups are small (bounded by the cube) and keep the plan
-    /// their latency was measured with.
+    /// ORDER BY with a LIMIT (or a preview's row cap) reads larger
+    /// batches; under a memory limit, a full sort (ORDER BY without a
+    /// LIMIT) runs as one sort. Store answers read from rollups are small
+    /// (bounded by the cube) and keep the plan their latency was measured
+    /// with.
     fn session_for(&self, plan: &Plan, limit: Option<usize>) -> &SessionContext {
         if plan.order_by.is_empty() || plan.rollup.is_some() {
             return &self.ctx;
