@@ -15,15 +15,18 @@
 use std::sync::Arc;
 
 use chrono::{Datelike, Months, NaiveDate};
+use std::borrow::Cow;
+
+use datafusion::arrow::array::NullBufferBuilder;
 use datafusion::arrow::array::{
     ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
 };
+use datafusion::arrow::buffer::NullBuffer;
 use query::catalog::{Column, ColumnType, Dataset};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::Result;
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::schema::types::ColumnPath;
 use object_store::path::Path;
@@ -33,9 +36,12 @@ use crate::ingest::{LoadReport, date_to_days, partition_of, writer_properties};
 use crate::schema::{dataset_schema, stored_columns};
 use crate::storage::{DataStore, PartFile, TenantId};
 
+mod chunk;
+mod encode;
 mod rows;
 mod seeding;
 
+use chunk::*;
 use rows::*;
 
 pub use seeding::{generate_batches, seed_dataset};
@@ -67,11 +73,21 @@ const MARKETS: &[(&str, u32)] = &[
     ("Korea", 1),
     ("Ireland", 1),
 ];
+/// Segments drawn for smaller customers, by weight.
 const SEGMENTS: &[(&str, u32)] = &[
     ("SMB", 80),
     ("Education", 8),
     ("Government", 7),
     ("Nonprofit", 5),
+];
+/// Every segment: by size first, then [`SEGMENTS`] in order.
+const SEGMENT_NAMES: &[&str] = &[
+    "Enterprise",
+    "SMC - Corporate",
+    "SMB",
+    "Education",
+    "Government",
+    "Nonprofit",
 ];
 const INDUSTRIES: &[&str] = &[
     "Financial Services",
@@ -180,10 +196,15 @@ pub struct Customer {
     pub tenant_id: String,
     pub tpid: String,
     pub name: String,
+    /// `name` followed by " Tenant".
+    pub tenant_name: String,
     pub domain: String,
-    pub market: &'static str,
-    pub segment: &'static str,
-    pub industry: &'static str,
+    /// Index into [`MARKETS`].
+    pub market: u32,
+    /// Index into [`SEGMENT_NAMES`].
+    pub segment: u32,
+    /// Index into [`INDUSTRIES`].
+    pub industry: u32,
     pub duns: Option<String>,
     /// Seats: the customer's size.
     pub seats: i64,
@@ -196,8 +217,10 @@ pub struct Partner {
     pub mpn_id: String,
     pub pga_mpn_id: String,
     pub name: String,
-    pub country: &'static str,
-    pub city: &'static str,
+    /// Index into [`MARKETS`].
+    pub country: u32,
+    /// Index into [`CITIES`].
+    pub city: u32,
 }
 
 /// The shared world every dataset draws from.
@@ -212,26 +235,33 @@ pub struct Universe {
     month_cdf: Vec<f64>,
 }
 
-/// An item drawn with probability proportional to `weight(item)`.
-fn pick_weighted_by<T: Copy>(rng: &mut ChaCha8Rng, items: &[T], weight: impl Fn(&T) -> u32) -> T {
+/// The index of an item drawn with probability proportional to
+/// `weight(item)`.
+fn pick_weighted_index<T>(rng: &mut ChaCha8Rng, items: &[T], weight: impl Fn(&T) -> u32) -> usize {
     let total: u32 = items.iter().map(&weight).sum();
     let mut x = rng.random_range(0..total.max(1));
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         let w = weight(item);
         if x < w {
-            return *item;
+            return i;
         }
         x -= w;
     }
-    items[0]
+    0
 }
 
-fn pick_weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
-    pick_weighted_by(rng, items, |i| i.1).0
+/// The index of a `(value, weight)` pair drawn by weight.
+fn pick_weighted<T>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> usize {
+    pick_weighted_index(rng, items, |i| i.1)
+}
+
+/// The index of an item drawn uniformly.
+fn pick_index<T>(rng: &mut ChaCha8Rng, items: &[T]) -> usize {
+    rng.random_range(0..items.len())
 }
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
-    items[rng.random_range(0..items.len())]
+    items[pick_index(rng, items)]
 }
 
 fn sample_cdf(rng: &mut ChaCha8Rng, cdf: &[f64]) -> usize {
@@ -268,8 +298,8 @@ impl Universe {
                     mpn_id: mpn.to_string(),
                     pga_mpn_id: (mpn - mpn % 70).to_string(),
                     name,
-                    country: pick_weighted(&mut rng, MARKETS),
-                    city: pick(&mut rng, CITIES),
+                    country: pick_weighted(&mut rng, MARKETS) as u32,
+                    city: pick_index(&mut rng, CITIES) as u32,
                 }
             })
             .collect();
@@ -292,9 +322,9 @@ impl Universe {
                 let seats = ((20_000.0 / (i as f64 + 1.0).powf(0.9)) * (0.5 + rng.random::<f64>()))
                     .max(1.0) as i64;
                 let segment = match seats {
-                    s if s >= 2_000 => "Enterprise",
-                    s if s >= 300 => "SMC - Corporate",
-                    _ => pick_weighted(&mut rng, SEGMENTS),
+                    s if s >= 2_000 => 0,
+                    s if s >= 300 => 1,
+                    _ => 2 + pick_weighted(&mut rng, SEGMENTS) as u32,
                 };
                 let n_subs = 1 + (seats as f64).log10() as usize + rng.random_range(0..2);
                 let first_subscription = subscriptions.len();
@@ -304,11 +334,12 @@ impl Universe {
                 Customer {
                     tenant_id: uuid_from(&mut rng),
                     tpid: (10_000_000 + i as u64 * 13 + rng.random_range(0..13)).to_string(),
+                    tenant_name: format!("{name} Tenant"),
                     name,
                     domain,
-                    market: pick_weighted(&mut rng, MARKETS),
+                    market: pick_weighted(&mut rng, MARKETS) as u32,
                     segment,
-                    industry: pick(&mut rng, INDUSTRIES),
+                    industry: pick_index(&mut rng, INDUSTRIES) as u32,
                     duns: (rng.random::<f64>() < 0.7)
                         .then(|| rng.random_range(100_000_000..999_999_999u64).to_string()),
                     seats,

@@ -148,8 +148,10 @@ pub(super) fn gen_for(column: &Column, dataset: &Dataset) -> Gen {
     }
 }
 
+/// One column of a chunk while it is being generated.
 enum Builder {
-    Str(StringBuilder),
+    Coded(Vec<u32>, NullBufferBuilder),
+    Text(StringBuilder),
     Int(Int64Builder),
     Float(Float64Builder),
     Date(Date32Builder),
@@ -162,15 +164,18 @@ pub(super) fn chunk(
     columns: &[(Gen, &Column)],
     seed: u64,
     task: Task,
-) -> Result<RecordBatch> {
+) -> Chunk {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let key = ((task.month as u64) << 32) | task.index;
     rng.set_stream(fnv(dataset.name.as_bytes()) ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let rows = task.rows;
     let mut builders: Vec<Builder> = columns
         .iter()
-        .map(|(_, c)| match c.ty {
-            ColumnType::String => Builder::Str(StringBuilder::with_capacity(rows, rows * 12)),
+        .map(|(kind, c)| match c.ty {
+            ColumnType::String if is_coded(*kind) => {
+                Builder::Coded(Vec::with_capacity(rows), NullBufferBuilder::new(rows))
+            }
+            ColumnType::String => Builder::Text(StringBuilder::with_capacity(rows, rows * 12)),
             ColumnType::Int => Builder::Int(Int64Builder::with_capacity(rows)),
             ColumnType::Float => Builder::Float(Float64Builder::with_capacity(rows)),
             ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
@@ -183,7 +188,8 @@ pub(super) fn chunk(
         .unwrap_or(true);
     let mut text = String::new();
     for _ in 0..rows {
-        let customer = &universe.customers[sample_cdf(&mut rng, &universe.customer_cdf)];
+        let customer_index = sample_cdf(&mut rng, &universe.customer_cdf);
+        let customer = &universe.customers[customer_index];
         let partner = &universe.partners[customer.partner];
         let month = universe.months[task.month];
         let day = if month_start {
@@ -191,92 +197,67 @@ pub(super) fn chunk(
         } else {
             month + chrono::Duration::days(rng.random_range(0..28))
         };
-        let product = pick_weighted_by(&mut rng, PRODUCTS, |p| p.3);
+        let product = pick_weighted_index(&mut rng, PRODUCTS, |p| p.3) as u32;
         let subscription =
             customer.first_subscription + rng.random_range(0..customer.subscriptions);
         let scale = customer.seats as f64;
-        for ((kind, column), builder) in columns.iter().zip(builders.iter_mut()) {
+        for ((kind, _), builder) in columns.iter().zip(builders.iter_mut()) {
             // Optional columns are sometimes empty, as in the real service.
             let null = !matches!(
                 kind,
                 Gen::RowDate | Gen::TenantId | Gen::Tpid | Gen::MpnId | Gen::Subscription
             ) && rng.random::<u8>() < 5;
             match builder {
-                Builder::Str(b) => {
+                Builder::Coded(codes, nulls) => {
+                    let code = if null {
+                        None
+                    } else {
+                        match kind {
+                            Gen::TenantId
+                            | Gen::Tpid
+                            | Gen::CustomerName
+                            | Gen::TenantName
+                            | Gen::Domain => Some(customer_index as u32),
+                            Gen::Duns => customer.duns.is_some().then_some(customer_index as u32),
+                            Gen::Market => Some(customer.market),
+                            Gen::Segment => Some(customer.segment),
+                            Gen::Industry => Some(customer.industry),
+                            Gen::Status => Some(u32::from(rng.random::<u8>() >= 230)),
+                            Gen::MpnId | Gen::PgaMpnId | Gen::PartnerName => {
+                                Some(customer.partner as u32)
+                            }
+                            Gen::PartnerCountry => Some(partner.country),
+                            Gen::City => Some(partner.city),
+                            Gen::Attribution => Some(pick_index(&mut rng, ATTRIBUTIONS) as u32),
+                            Gen::Channel => Some(pick_weighted(&mut rng, CHANNELS) as u32),
+                            Gen::Product | Gen::Sku | Gen::PartNumber => Some(product),
+                            Gen::Subscription => Some(subscription as u32),
+                            Gen::App => Some(pick_index(&mut rng, APPS) as u32),
+                            Gen::Level => Some(pick_index(&mut rng, LEVELS) as u32),
+                            Gen::YesNo => Some(u32::from(!rng.random::<bool>())),
+                            // A word of the column's vocabulary, `A` most often.
+                            _ => Some(u32::from(
+                                (rng.random::<u8>() % 6).min(rng.random::<u8>() % 6),
+                            )),
+                        }
+                    };
+                    codes.push(code.unwrap_or(0));
+                    nulls.append(code.is_some());
+                }
+                Builder::Text(b) => {
                     if null {
                         b.append_null();
                         continue;
                     }
-                    let value: &str = match kind {
-                        Gen::TenantId => &customer.tenant_id,
-                        Gen::Tpid => &customer.tpid,
-                        Gen::CustomerName => &customer.name,
-                        Gen::TenantName => {
-                            text.clear();
-                            text.push_str(&customer.name);
-                            text.push_str(" Tenant");
-                            &text
-                        }
-                        Gen::Domain => &customer.domain,
-                        Gen::Market => customer.market,
-                        Gen::Segment => customer.segment,
-                        Gen::Industry => customer.industry,
-                        Gen::Duns => match &customer.duns {
-                            Some(d) => d,
-                            None => {
-                                b.append_null();
-                                continue;
-                            }
-                        },
-                        Gen::Status => {
-                            if rng.random::<u8>() < 230 {
-                                "Active"
-                            } else {
-                                "Inactive"
-                            }
-                        }
-                        Gen::MpnId => &partner.mpn_id,
-                        Gen::PgaMpnId => &partner.pga_mpn_id,
-                        Gen::PartnerName => &partner.name,
-                        Gen::PartnerCountry => partner.country,
-                        Gen::City => partner.city,
-                        Gen::Attribution => pick(&mut rng, ATTRIBUTIONS),
-                        Gen::Channel => pick_weighted(&mut rng, CHANNELS),
-                        Gen::Product => product.0,
-                        Gen::Sku => product.1,
-                        Gen::PartNumber => product.2,
-                        Gen::Subscription => &universe.subscriptions[subscription],
-                        Gen::App => pick(&mut rng, APPS),
-                        Gen::Level => pick(&mut rng, LEVELS),
-                        Gen::YesNo => {
-                            if rng.random::<bool>() {
-                                "Yes"
-                            } else {
-                                "No"
-                            }
-                        }
-                        Gen::UserId => {
-                            text.clear();
-                            text.push_str(&customer.tenant_id[..8]);
-                            text.push('-');
-                            text.push_str(
-                                itoa::Buffer::new()
-                                    .format(rng.random_range(0..(customer.seats.max(1)))),
-                            );
-                            &text
-                        }
-                        _ => {
-                            text.clear();
-                            text.push_str(&column.name);
-                            text.push(' ');
-                            text.push(
-                                (b'A' + (rng.random::<u8>() % 6).min(rng.random::<u8>() % 6))
-                                    as char,
-                            );
-                            &text
-                        }
-                    };
-                    b.append_value(value);
+                    // A user of the customer's tenant (the only string
+                    // column not drawn from a fixed set of values).
+                    text.clear();
+                    text.push_str(&customer.tenant_id[..8]);
+                    text.push('-');
+                    text.push_str(
+                        itoa::Buffer::new().format(rng.random_range(0..(customer.seats.max(1)))),
+                    );
+                    b.append_value(&text);
                 }
                 Builder::Int(b) => {
                     if null && !matches!(kind, Gen::Flag) {
@@ -320,18 +301,64 @@ pub(super) fn chunk(
             }
         }
     }
-    let arrays: Vec<ArrayRef> = builders
+    let columns = builders
         .into_iter()
-        .map(|b| -> ArrayRef {
-            match b {
-                Builder::Str(mut b) => Arc::new(b.finish()),
-                Builder::Int(mut b) => Arc::new(b.finish()),
-                Builder::Float(mut b) => Arc::new(b.finish()),
-                Builder::Date(mut b) => Arc::new(b.finish()),
-            }
+        .map(|b| match b {
+            Builder::Coded(codes, mut nulls) => Values::Coded {
+                codes,
+                nulls: nulls.finish(),
+            },
+            Builder::Text(mut b) => Values::Array(Arc::new(b.finish())),
+            Builder::Int(mut b) => Values::Array(Arc::new(b.finish())),
+            Builder::Float(mut b) => Values::Array(Arc::new(b.finish())),
+            Builder::Date(mut b) => Values::Array(Arc::new(b.finish())),
         })
         .collect();
-    Ok(RecordBatch::try_new(dataset_schema(dataset), arrays)?)
+    Chunk { rows, columns }
+}
+
+/// Whether a string column is drawn from a fixed set of values (and so
+/// generated as codes into it, see [`text_of`]); only user ids are not.
+pub(super) fn is_coded(kind: Gen) -> bool {
+    !matches!(kind, Gen::UserId)
+}
+
+/// The string a code of a coded column stands for.
+pub(super) fn text_of<'u>(
+    universe: &'u Universe,
+    kind: Gen,
+    column: &Column,
+    code: u32,
+) -> Cow<'u, str> {
+    let code = code as usize;
+    let customer = || &universe.customers[code];
+    let partner = || &universe.partners[code];
+    Cow::Borrowed(match kind {
+        Gen::TenantId => &customer().tenant_id,
+        Gen::Tpid => &customer().tpid,
+        Gen::CustomerName => &customer().name,
+        Gen::TenantName => &customer().tenant_name,
+        Gen::Domain => &customer().domain,
+        Gen::Duns => customer().duns.as_deref().unwrap_or_default(),
+        Gen::Market | Gen::PartnerCountry => MARKETS[code].0,
+        Gen::Segment => SEGMENT_NAMES[code],
+        Gen::Industry => INDUSTRIES[code],
+        Gen::Status => ["Active", "Inactive"][code],
+        Gen::MpnId => &partner().mpn_id,
+        Gen::PgaMpnId => &partner().pga_mpn_id,
+        Gen::PartnerName => &partner().name,
+        Gen::City => CITIES[code],
+        Gen::Attribution => ATTRIBUTIONS[code],
+        Gen::Channel => CHANNELS[code].0,
+        Gen::Product => PRODUCTS[code].0,
+        Gen::Sku => PRODUCTS[code].1,
+        Gen::PartNumber => PRODUCTS[code].2,
+        Gen::Subscription => &universe.subscriptions[code],
+        Gen::App => APPS[code],
+        Gen::Level => LEVELS[code],
+        Gen::YesNo => ["Yes", "No"][code],
+        _ => return Cow::Owned(format!("{} {}", column.name, char::from(b'A' + code as u8))),
+    })
 }
 
 fn fnv(bytes: &[u8]) -> u64 {

@@ -60,18 +60,25 @@ pub fn generate_batches(
     rows: u64,
     sink: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
-    generate_chunks(universe, dataset, seed, rows, |_, batch| Ok(batch), sink)
+    generate_chunks(
+        universe,
+        dataset,
+        seed,
+        rows,
+        |_, chunk, columns| chunk.into_batch(universe, dataset, columns),
+        sink,
+    )
 }
 
 /// Like [`generate_batches`], with `work` applied to each chunk on the
 /// generating thread (the seed path encodes Parquet there, in parallel).
-/// `work` also receives the chunk's month.
+/// `work` also receives the chunk's month and its columns' generators.
 fn generate_chunks<T: Send>(
     universe: &Universe,
     dataset: &Dataset,
     seed: u64,
     rows: u64,
-    work: impl Fn(NaiveDate, RecordBatch) -> Result<T> + Sync,
+    work: impl Fn(NaiveDate, Chunk, &[(Gen, &Column)]) -> Result<T> + Sync,
     mut sink: impl FnMut(T) -> Result<()>,
 ) -> Result<()> {
     let columns: Vec<(Gen, &Column)> = stored_columns(dataset)
@@ -95,16 +102,13 @@ fn generate_chunks<T: Send>(
                     if stop.load(std::sync::atomic::Ordering::Relaxed) {
                         break;
                     }
-                    let result = chunk(universe, dataset, columns, seed, task).and_then(|batch| {
-                        work(
-                            universe
-                                .months
-                                .get(task.month)
-                                .copied()
-                                .unwrap_or(NaiveDate::MIN),
-                            batch,
-                        )
-                    });
+                    let rows = chunk(universe, dataset, columns, seed, task);
+                    let month = universe
+                        .months
+                        .get(task.month)
+                        .copied()
+                        .unwrap_or(NaiveDate::MIN);
+                    let result = work(month, rows, columns);
                     if tx.send((i, result)).is_err() {
                         break;
                     }
@@ -132,23 +136,14 @@ fn generate_chunks<T: Send>(
 }
 
 /// Part-file properties for generated data: the project's defaults, with
-/// dictionary encoding off for columns that hold (nearly) unique values
-/// (ids, names), where a dictionary only costs time.
+/// dictionary encoding off for the columns not drawn from a fixed set of
+/// values (user ids: nearly unique, where a dictionary only costs time).
+/// Coded columns are dictionary-encoded by [`super::encode`] whatever this
+/// says.
 fn generated_file_properties(dataset: &Dataset) -> WriterProperties {
     let mut builder = writer_properties().into_builder();
     for column in stored_columns(dataset) {
-        let unique = matches!(
-            gen_for(column, dataset),
-            Gen::TenantId
-                | Gen::Tpid
-                | Gen::CustomerName
-                | Gen::TenantName
-                | Gen::Domain
-                | Gen::Duns
-                | Gen::Subscription
-                | Gen::UserId
-        );
-        if unique {
+        if matches!(gen_for(column, dataset), Gen::UserId) {
             builder = builder
                 .set_column_dictionary_enabled(ColumnPath::from(column.name.as_str()), false);
         }
@@ -174,15 +169,16 @@ pub async fn seed_dataset(
         tokio::task::spawn_blocking(move || {
             let dated = dataset.date_column.is_some();
             let properties = generated_file_properties(&dataset);
+            let schema = dataset_schema(&dataset);
             generate_chunks(
                 &universe,
                 &dataset,
                 seed,
                 rows,
-                |month, batch| {
+                |month, rows, columns| {
                     let partition = partition_of(dated.then_some(month));
-                    let mut bytes = Vec::new();
-                    let properties = if batch.num_rows() < crate::ingest::SMALL_PART_ROWS {
+                    let n = rows.rows as u64;
+                    let properties = if rows.rows < crate::ingest::SMALL_PART_ROWS {
                         let mut small = properties.clone().into_builder();
                         small =
                             small.set_compression(datafusion::parquet::basic::Compression::LZ4_RAW);
@@ -190,11 +186,9 @@ pub async fn seed_dataset(
                     } else {
                         properties.clone()
                     };
-                    let mut writer =
-                        ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties))?;
-                    writer.write(&batch)?;
-                    writer.close()?;
-                    Ok((partition, bytes, batch.num_rows() as u64))
+                    let bytes =
+                        super::encode::part_file(&universe, &schema, columns, rows, properties)?;
+                    Ok((partition, bytes, n))
                 },
                 |file| {
                     tx.blocking_send(file).map_err(|_| {

@@ -1,0 +1,554 @@
+//! Writes a generated chunk as one Parquet part file.
+//!
+//! Coded string columns (see [`Values::Coded`]) are written here as
+//! dictionary-encoded column chunks: the dictionary is the chunk's distinct
+//! values, found from the codes, and each page holds bit-packed indices,
+//! so no string is hashed, compared or copied per row (the parquet crate's
+//! writer interns every value it is given, a third of seeding's time).
+//! Every other column goes through the parquet crate's Arrow column
+//! writers. The file is what `ArrowWriter` writes for the same rows: one
+//! row group, the Arrow schema in its metadata, column statistics and the
+//! page index, pages of at most [`PAGE_ROWS`] rows.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+use datafusion::parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+use datafusion::parquet::basic::{Compression, Encoding, EncodingMask, Type as PhysicalType};
+use datafusion::parquet::column::page::{CompressedPage, Page, PageWriter};
+use datafusion::parquet::column::writer::ColumnCloseResult;
+use datafusion::parquet::data_type::ByteArray;
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::{
+    ColumnChunkMetaData, ColumnIndexBuilder, OffsetIndexBuilder,
+};
+use datafusion::parquet::file::statistics::{Statistics, ValueStatistics};
+use datafusion::parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use datafusion::parquet::schema::types::{ColumnDescPtr, ColumnPath};
+
+use super::*;
+
+/// Rows per data page of a coded column (the parquet crate's writer cuts
+/// pages at 20,000 rows, checked every 1,024).
+pub(super) const PAGE_ROWS: usize = 20_480;
+
+type ParquetResult<T> = std::result::Result<T, ParquetError>;
+
+/// The part file for one chunk: `properties` as for `ArrowWriter`, the
+/// rows in one row group.
+pub(super) fn part_file(
+    universe: &Universe,
+    schema: &SchemaRef,
+    columns: &[(Gen, &Column)],
+    chunk: Chunk,
+    properties: WriterProperties,
+) -> Result<Vec<u8>> {
+    let mut properties = properties;
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(properties.coerce_types())
+        .convert(schema)?;
+    add_encoded_arrow_schema_to_metadata(schema, &mut properties);
+    let properties = Arc::new(properties);
+    let mut file = SerializedFileWriter::new(
+        Vec::new(),
+        parquet_schema.root_schema_ptr(),
+        Arc::clone(&properties),
+    )?;
+    let writers =
+        ArrowRowGroupWriterFactory::new(&file, Arc::clone(schema)).create_column_writers(0)?;
+    let mut row_group = file.next_row_group()?;
+    let parts = chunk.columns.into_iter().zip(columns).zip(writers);
+    for (((values, (kind, column)), mut writer), field) in parts.zip(schema.fields()) {
+        let descr = parquet_schema.column(row_group_column_index(schema, field.name())?);
+        let codec = properties.compression(&ColumnPath::from(column.name.as_str()));
+        match values {
+            Values::Coded { codes, nulls } if Codec::new(codec).is_some() => {
+                let dictionary = Dictionary::of(&codes, nulls.as_ref(), |code| {
+                    text_of(universe, *kind, column, code)
+                });
+                let (bytes, close) = coded_column(descr, codec, &dictionary, nulls.as_ref())?;
+                row_group.append_column(&Bytes::from(bytes), close)?;
+            }
+            values => {
+                let array = match values {
+                    Values::Array(array) => array,
+                    // A codec this module does not write: the generic path.
+                    Values::Coded { codes, nulls } => {
+                        coded_array(universe, *kind, column, &codes, nulls.as_ref())
+                    }
+                };
+                for leaf in compute_leaves(field, &array)? {
+                    writer.write(&leaf)?;
+                }
+                writer.close()?.append_to_row_group(&mut row_group)?;
+            }
+        }
+    }
+    row_group.close()?;
+    Ok(file.into_inner()?)
+}
+
+/// The leaf index of a top-level field (every column here is flat).
+fn row_group_column_index(schema: &SchemaRef, name: &str) -> Result<usize> {
+    Ok(schema.index_of(name)?)
+}
+
+/// A coded column's values in one chunk as a dictionary: its distinct
+/// strings in order of first use, and each row's index into them.
+struct Dictionary<'u> {
+    values: Vec<Cow<'u, str>>,
+    /// Per row; 0 for null rows.
+    indices: Vec<u32>,
+    /// `rank[i]` is value `i`'s position in byte order (for statistics).
+    rank: Vec<u32>,
+}
+
+impl<'u> Dictionary<'u> {
+    fn of(
+        codes: &[u32],
+        nulls: Option<&NullBuffer>,
+        text: impl Fn(u32) -> Cow<'u, str>,
+    ) -> Dictionary<'u> {
+        let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
+        let size = codes.iter().max().map_or(0, |&m| m as usize + 1);
+        // Each distinct code looked up once; codes naming an equal string
+        // (product names shared by several products) share one entry.
+        let mut slot_of_code = vec![u32::MAX; size];
+        let mut slot_of_text: HashMap<Cow<'u, str>, u32> = HashMap::new();
+        let mut values = Vec::new();
+        let mut indices = Vec::with_capacity(codes.len());
+        for (i, &code) in codes.iter().enumerate() {
+            if !valid(i) {
+                indices.push(0);
+                continue;
+            }
+            let slot = &mut slot_of_code[code as usize];
+            if *slot == u32::MAX {
+                let value = text(code);
+                *slot = *slot_of_text.entry(value.clone()).or_insert_with(|| {
+                    values.push(value);
+                    (values.len() - 1) as u32
+                });
+            }
+            indices.push(*slot);
+        }
+        let mut order: Vec<u32> = (0..values.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]));
+        let mut rank = vec![0; values.len()];
+        for (position, &i) in order.iter().enumerate() {
+            rank[i as usize] = position as u32;
+        }
+        Dictionary {
+            values,
+            indices,
+            rank,
+        }
+    }
+
+    /// The smallest and largest value among `rows` (skipping nulls).
+    fn min_max(
+        &self,
+        rows: std::ops::Range<usize>,
+        nulls: Option<&NullBuffer>,
+    ) -> Option<(u32, u32)> {
+        let mut bounds: Option<(u32, u32)> = None;
+        for i in rows {
+            if nulls.is_some_and(|n| n.is_null(i)) {
+                continue;
+            }
+            let index = self.indices[i];
+            let rank = self.rank[index as usize];
+            bounds = Some(match bounds {
+                None => (index, index),
+                Some((lo, hi)) => (
+                    if rank < self.rank[lo as usize] {
+                        index
+                    } else {
+                        lo
+                    },
+                    if rank > self.rank[hi as usize] {
+                        index
+                    } else {
+                        hi
+                    },
+                ),
+            });
+        }
+        bounds
+    }
+
+    fn bytes(&self, index: u32) -> &[u8] {
+        self.values[index as usize].as_bytes()
+    }
+}
+
+/// The page compressions this module writes itself.
+enum Codec {
+    None,
+    Zstd(i32),
+    Lz4Raw,
+}
+
+impl Codec {
+    fn new(compression: Compression) -> Option<Codec> {
+        match compression {
+            Compression::UNCOMPRESSED => Some(Codec::None),
+            Compression::ZSTD(level) => Some(Codec::Zstd(level.compression_level())),
+            Compression::LZ4_RAW => Some(Codec::Lz4Raw),
+            _ => None,
+        }
+    }
+
+    fn compress(&self, data: Vec<u8>) -> ParquetResult<Vec<u8>> {
+        match self {
+            Codec::None => Ok(data),
+            Codec::Zstd(level) => {
+                zstd::bulk::compress(&data, *level).map_err(|e| ParquetError::External(Box::new(e)))
+            }
+            Codec::Lz4Raw => Ok(lz4_flex::block::compress(&data)),
+        }
+    }
+}
+
+/// One coded column chunk: a dictionary page, then data pages of
+/// [`PAGE_ROWS`] rows (definition levels and bit-packed indices), with the
+/// chunk's statistics and page index.
+fn coded_column(
+    descr: ColumnDescPtr,
+    compression: Compression,
+    dictionary: &Dictionary,
+    nulls: Option<&NullBuffer>,
+) -> ParquetResult<(Vec<u8>, ColumnCloseResult)> {
+    let codec = Codec::new(compression)
+        .ok_or_else(|| ParquetError::General(format!("unsupported codec {compression}")))?;
+    let rows = dictionary.indices.len();
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut pages = SerializedPageWriter::new(&mut sink);
+
+    let mut plain = Vec::new();
+    for value in &dictionary.values {
+        plain.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        plain.extend_from_slice(value.as_bytes());
+    }
+    let uncompressed = plain.len();
+    let dictionary_page = pages.write_page(CompressedPage::new(
+        Page::DictionaryPage {
+            buf: Bytes::from(codec.compress(plain)?),
+            num_values: dictionary.values.len() as u32,
+            encoding: Encoding::PLAIN,
+            is_sorted: false,
+        },
+        uncompressed,
+    ))?;
+    let mut compressed_size = dictionary_page.compressed_size as i64;
+    let mut uncompressed_size = dictionary_page.uncompressed_size as i64;
+
+    let bit_width = bits_for(dictionary.values.len().saturating_sub(1) as u32).max(1);
+    let mut column_index = ColumnIndexBuilder::new(PhysicalType::BYTE_ARRAY);
+    let mut offset_index = OffsetIndexBuilder::new();
+    let mut data_page_offset = None;
+    let mut chunk_bounds: Option<(u32, u32)> = None;
+    let mut null_count = 0u64;
+    let mut start = 0;
+    while start < rows {
+        let end = (start + PAGE_ROWS).min(rows);
+        let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
+        let page_nulls = (start..end).filter(|&i| !valid(i)).count();
+        let mut buf = Vec::with_capacity(8 + (end - start) * bit_width as usize / 8);
+        // Definition levels (1 = present), length-prefixed (data page v1).
+        let mut levels = Vec::new();
+        encode_hybrid((start..end).map(|i| u32::from(valid(i))), 1, &mut levels);
+        buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&levels);
+        buf.push(bit_width);
+        let present = (start..end).filter(|&i| valid(i));
+        encode_hybrid(present.map(|i| dictionary.indices[i]), bit_width, &mut buf);
+        let uncompressed = buf.len();
+        let spec = pages.write_page(CompressedPage::new(
+            Page::DataPage {
+                buf: Bytes::from(codec.compress(buf)?),
+                num_values: (end - start) as u32,
+                encoding: Encoding::RLE_DICTIONARY,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            },
+            uncompressed,
+        ))?;
+        data_page_offset.get_or_insert(spec.offset as i64);
+        compressed_size += spec.compressed_size as i64;
+        uncompressed_size += spec.uncompressed_size as i64;
+        offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        offset_index.append_row_count((end - start) as i64);
+        let bounds = dictionary.min_max(start..end, nulls);
+        match bounds {
+            Some((lo, hi)) => column_index.append(
+                false,
+                dictionary.bytes(lo).to_vec(),
+                dictionary.bytes(hi).to_vec(),
+                page_nulls as i64,
+            ),
+            None => column_index.append(true, Vec::new(), Vec::new(), page_nulls as i64),
+        }
+        chunk_bounds = match (chunk_bounds, bounds) {
+            (None, b) | (b, None) => b,
+            (Some((lo, hi)), Some((plo, phi))) => Some((
+                if dictionary.rank[plo as usize] < dictionary.rank[lo as usize] {
+                    plo
+                } else {
+                    lo
+                },
+                if dictionary.rank[phi as usize] > dictionary.rank[hi as usize] {
+                    phi
+                } else {
+                    hi
+                },
+            )),
+        };
+        null_count += page_nulls as u64;
+        start = end;
+    }
+    pages.close()?;
+
+    let statistics: Statistics = ValueStatistics::<ByteArray>::new(
+        chunk_bounds.map(|(lo, _)| ByteArray::from(dictionary.bytes(lo).to_vec())),
+        chunk_bounds.map(|(_, hi)| ByteArray::from(dictionary.bytes(hi).to_vec())),
+        None,
+        Some(null_count),
+        false,
+    )
+    .with_backwards_compatible_min_max(false)
+    .into();
+    let encodings = [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY];
+    let metadata = ColumnChunkMetaData::builder(descr)
+        .set_compression(compression)
+        .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
+        .set_total_compressed_size(compressed_size)
+        .set_total_uncompressed_size(uncompressed_size)
+        .set_num_values(rows as i64)
+        .set_dictionary_page_offset(Some(dictionary_page.offset as i64))
+        .set_data_page_offset(data_page_offset.unwrap_or(dictionary_page.offset as i64))
+        .set_statistics(statistics)
+        .build()?;
+    let close = ColumnCloseResult {
+        bytes_written: compressed_size as u64,
+        rows_written: rows as u64,
+        metadata,
+        bloom_filter: None,
+        column_index: Some(column_index.build()?),
+        offset_index: Some(offset_index.build()),
+    };
+    Ok((sink.into_inner()?, close))
+}
+
+/// Bits needed to store `max`.
+fn bits_for(max: u32) -> u8 {
+    (32 - max.leading_zeros()) as u8
+}
+
+/// Appends `values` in Parquet's RLE / bit-packed hybrid encoding with
+/// `bit_width` bits each: one run when every value is the same (levels of
+/// a column without nulls), else one bit-packed run of 8-value groups (the
+/// last padded with zeros; readers know the count from the page header).
+fn encode_hybrid(values: impl Iterator<Item = u32> + Clone, bit_width: u8, out: &mut Vec<u8>) {
+    let count = values.clone().count();
+    if count == 0 {
+        return;
+    }
+    let mut all = values.clone();
+    let first = all.next().unwrap_or(0);
+    if all.all(|v| v == first) {
+        put_uleb128((count as u64) << 1, out);
+        out.extend_from_slice(&first.to_le_bytes()[..usize::from(bit_width).div_ceil(8)]);
+        return;
+    }
+    let groups = count.div_ceil(8);
+    put_uleb128(((groups as u64) << 1) | 1, out);
+    let (mut acc, mut bits) = (0u64, 0u32);
+    for value in values.chain(std::iter::repeat_n(0, groups * 8 - count)) {
+        acc |= u64::from(value) << bits;
+        bits += u32::from(bit_width);
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.push(acc as u8);
+    }
+}
+
+fn put_uleb128(mut value: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes the hybrid encoding (the reader side, for the tests).
+    fn decode_hybrid(mut data: &[u8], bit_width: u8, count: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        while out.len() < count {
+            let mut header = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = data[0];
+                data = &data[1..];
+                header |= u64::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            if header & 1 == 0 {
+                let width = usize::from(bit_width).div_ceil(8);
+                let mut v = [0u8; 4];
+                v[..width].copy_from_slice(&data[..width]);
+                data = &data[width..];
+                out.extend(std::iter::repeat_n(
+                    u32::from_le_bytes(v),
+                    (header >> 1) as usize,
+                ));
+            } else {
+                let n = (header >> 1) as usize * 8;
+                let bytes = n * usize::from(bit_width) / 8;
+                let (mut acc, mut bits, mut it) = (0u64, 0u32, data[..bytes].iter());
+                for _ in 0..n {
+                    while bits < u32::from(bit_width) {
+                        acc |= u64::from(*it.next().unwrap()) << bits;
+                        bits += 8;
+                    }
+                    out.push((acc & ((1 << bit_width) - 1)) as u32);
+                    acc >>= bit_width;
+                    bits -= u32::from(bit_width);
+                }
+                data = &data[bytes..];
+            }
+        }
+        out.truncate(count);
+        out
+    }
+
+    #[test]
+    fn hybrid_encoding_round_trips() {
+        for (values, width) in [
+            (vec![1u32; 1000], 1u8),
+            (vec![0, 1, 1, 0, 1, 0, 0, 1, 1], 1),
+            ((0..1000).map(|i| i % 37).collect(), 6),
+            ((0..5).map(|i| i * 4000).collect(), 15),
+            (vec![7], 3),
+        ] {
+            let mut out = Vec::new();
+            encode_hybrid(values.iter().copied(), width, &mut out);
+            assert_eq!(
+                decode_hybrid(&out, width, values.len()),
+                values,
+                "width {width}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dictionary_holds_each_string_once_in_order_of_first_use() {
+        let names = ["b", "a", "b", "c"];
+        let codes = [2, 0, 1, 2, 3];
+        let nulls = NullBuffer::from(vec![true, true, false, true, true]);
+        let d = Dictionary::of(&codes, Some(&nulls), |c| Cow::Borrowed(names[c as usize]));
+        // codes 2 and 0 are both "b".
+        assert_eq!(d.values, ["b", "c"]);
+        assert_eq!(d.indices, [0, 0, 0, 0, 1]);
+        let (lo, hi) = d.min_max(0..5, Some(&nulls)).unwrap();
+        assert_eq!((d.bytes(lo), d.bytes(hi)), (&b"b"[..], &b"c"[..]));
+        assert_eq!(d.min_max(2..3, Some(&nulls)), None);
+    }
+
+    /// A chunk written by [`part_file`] reads back (with the parquet
+    /// crate's reader) as exactly the rows [`Chunk::into_batch`] makes,
+    /// and its statistics and page index bound every page's values.
+    #[test]
+    fn part_files_hold_the_generated_rows_with_true_statistics() {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::parquet::arrow::arrow_reader::{
+            ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+        };
+        use datafusion::parquet::file::page_index::column_index::ColumnIndexMetaData;
+
+        let through = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let universe = Universe::new(3, 500_000, through);
+        let dataset = crate::schema::dataset("CustomersAndTenants").unwrap();
+        let columns: Vec<(Gen, &Column)> = stored_columns(dataset)
+            .map(|c| (gen_for(c, dataset), c))
+            .collect();
+        let task = Task {
+            month: 5,
+            index: 0,
+            rows: 2 * PAGE_ROWS + 1_000,
+        };
+        let expected = chunk(&universe, dataset, &columns, 3, task)
+            .into_batch(&universe, dataset, &columns)
+            .unwrap();
+        for properties in [writer_properties(), WriterProperties::builder().build()] {
+            let file = part_file(
+                &universe,
+                &dataset_schema(dataset),
+                &columns,
+                chunk(&universe, dataset, &columns, 3, task),
+                properties,
+            )
+            .unwrap();
+            let options = ArrowReaderOptions::new().with_page_index_policy(
+                datafusion::parquet::file::metadata::PageIndexPolicy::Required,
+            );
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new_with_options(Bytes::from(file), options)
+                    .unwrap();
+            let metadata = Arc::clone(reader.metadata());
+            let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+            let got =
+                datafusion::arrow::compute::concat_batches(&expected.schema(), &batches).unwrap();
+            assert_eq!(got, expected);
+
+            let row_group = metadata.row_group(0);
+            let indexes = &metadata.column_index().unwrap()[0];
+            for (i, (kind, column)) in columns.iter().enumerate() {
+                if column.ty != ColumnType::String || !is_coded(*kind) {
+                    continue;
+                }
+                let strings = expected.column(i).as_string::<i32>();
+                let bounds = |rows: std::ops::Range<usize>| {
+                    let present = rows
+                        .filter(|&r| strings.is_valid(r))
+                        .map(|r| strings.value(r));
+                    (present.clone().min(), present.max())
+                };
+                let stats = row_group.column(i).statistics().unwrap();
+                let (lo, hi) = bounds(0..task.rows);
+                assert_eq!(stats.min_bytes_opt(), lo.map(str::as_bytes));
+                assert_eq!(stats.max_bytes_opt(), hi.map(str::as_bytes));
+                assert_eq!(stats.null_count_opt(), Some(strings.null_count() as u64));
+                let ColumnIndexMetaData::BYTE_ARRAY(index) = &indexes[i] else {
+                    panic!("column {i} has no byte-array page index");
+                };
+                assert_eq!(indexes[i].null_counts().map(|n| n.len()), Some(3));
+                for page in 0..3 {
+                    let rows = page * PAGE_ROWS..((page + 1) * PAGE_ROWS).min(task.rows);
+                    let (lo, hi) = bounds(rows);
+                    assert_eq!(index.min_value(page), lo.map(str::as_bytes));
+                    assert_eq!(index.max_value(page), hi.map(str::as_bytes));
+                }
+            }
+        }
+    }
+}
