@@ -76,4 +76,10 @@ mod tests {
         let drawn: Vec<&str> = SEGMENTS.iter().map(|s| s.0).collect();
         assert_eq!(SEGMENT_NAMES[2..], drawn[..]);
     }
+
+    #[test]
+    fn repeated_texts_get_their_first_code() {
+        let codes = first_of_each(["x", "y", "x", "z", "y"].into_iter());
+        assert_eq!(codes, [0, 1, 0, 3, 1]);
+    }
 }

@@ -10,8 +10,6 @@
 //! row group, the Arrow schema in its metadata, column statistics and the
 //! page index, pages of at most [`PAGE_ROWS`] rows.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
@@ -64,7 +62,7 @@ pub(super) fn part_file(
         let descr = parquet_schema.column(row_group_column_index(schema, field.name())?);
         let codec = properties.compression(&ColumnPath::from(column.name.as_str()));
         match values {
-            Values::Coded { codes, nulls } if Codec::new(codec).is_some() => {
+            Values::Coded { codes, nulls } if Codec::supports(codec) => {
                 let dictionary = Dictionary::of(&codes, nulls.as_ref(), |code| {
                     text_of(universe, *kind, column, code)
                 });
@@ -106,31 +104,26 @@ struct Dictionary<'u> {
 }
 
 impl<'u> Dictionary<'u> {
+    /// The dictionary of a column's codes (distinct codes name distinct
+    /// strings, see [`is_coded`]); `text` is called once per distinct code.
     fn of(
         codes: &[u32],
         nulls: Option<&NullBuffer>,
         text: impl Fn(u32) -> Cow<'u, str>,
     ) -> Dictionary<'u> {
-        let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
         let size = codes.iter().max().map_or(0, |&m| m as usize + 1);
-        // Each distinct code looked up once; codes naming an equal string
-        // (product names shared by several products) share one entry.
         let mut slot_of_code = vec![u32::MAX; size];
-        let mut slot_of_text: HashMap<Cow<'u, str>, u32> = HashMap::new();
         let mut values = Vec::new();
         let mut indices = Vec::with_capacity(codes.len());
         for (i, &code) in codes.iter().enumerate() {
-            if !valid(i) {
+            if nulls.is_some_and(|n| n.is_null(i)) {
                 indices.push(0);
                 continue;
             }
             let slot = &mut slot_of_code[code as usize];
             if *slot == u32::MAX {
-                let value = text(code);
-                *slot = *slot_of_text.entry(value.clone()).or_insert_with(|| {
-                    values.push(value);
-                    (values.len() - 1) as u32
-                });
+                *slot = values.len() as u32;
+                values.push(text(code));
             }
             indices.push(*slot);
         }
@@ -147,36 +140,22 @@ impl<'u> Dictionary<'u> {
         }
     }
 
-    /// The smallest and largest value among `rows` (skipping nulls).
-    fn min_max(
-        &self,
-        rows: std::ops::Range<usize>,
-        nulls: Option<&NullBuffer>,
-    ) -> Option<(u32, u32)> {
-        let mut bounds: Option<(u32, u32)> = None;
-        for i in rows {
-            if nulls.is_some_and(|n| n.is_null(i)) {
-                continue;
-            }
-            let index = self.indices[i];
-            let rank = self.rank[index as usize];
-            bounds = Some(match bounds {
-                None => (index, index),
-                Some((lo, hi)) => (
-                    if rank < self.rank[lo as usize] {
-                        index
-                    } else {
-                        lo
-                    },
-                    if rank > self.rank[hi as usize] {
-                        index
-                    } else {
-                        hi
-                    },
-                ),
-            });
+    /// The lower of two values' indices in byte order.
+    fn lesser(&self, a: u32, b: u32) -> u32 {
+        if self.rank[b as usize] < self.rank[a as usize] {
+            b
+        } else {
+            a
         }
-        bounds
+    }
+
+    /// The greater of two values' indices in byte order.
+    fn greater(&self, a: u32, b: u32) -> u32 {
+        if self.rank[b as usize] > self.rank[a as usize] {
+            b
+        } else {
+            a
+        }
     }
 
     fn bytes(&self, index: u32) -> &[u8] {
@@ -187,28 +166,80 @@ impl<'u> Dictionary<'u> {
 /// The page compressions this module writes itself.
 enum Codec {
     None,
-    Zstd(i32),
+    Zstd(zstd::bulk::Compressor<'static>),
     Lz4Raw,
 }
 
 impl Codec {
-    fn new(compression: Compression) -> Option<Codec> {
-        match compression {
-            Compression::UNCOMPRESSED => Some(Codec::None),
-            Compression::ZSTD(level) => Some(Codec::Zstd(level.compression_level())),
-            Compression::LZ4_RAW => Some(Codec::Lz4Raw),
-            _ => None,
+    fn supports(compression: Compression) -> bool {
+        matches!(
+            compression,
+            Compression::UNCOMPRESSED | Compression::ZSTD(_) | Compression::LZ4_RAW
+        )
+    }
+
+    fn new(compression: Compression) -> ParquetResult<Codec> {
+        Ok(match compression {
+            Compression::UNCOMPRESSED => Codec::None,
+            Compression::ZSTD(level) => Codec::Zstd(
+                zstd::bulk::Compressor::new(level.compression_level())
+                    .map_err(|e| ParquetError::External(Box::new(e)))?,
+            ),
+            Compression::LZ4_RAW => Codec::Lz4Raw,
+            other => {
+                return Err(ParquetError::General(format!(
+                    "generated pages cannot be {other}-compressed"
+                )));
+            }
+        })
+    }
+
+    fn compress(&mut self, data: Vec<u8>) -> ParquetResult<Vec<u8>> {
+        match self {
+            Codec::None => Ok(data),
+            Codec::Zstd(compressor) => compressor
+                .compress(&data)
+                .map_err(|e| ParquetError::External(Box::new(e))),
+            Codec::Lz4Raw => Ok(lz4_flex::block::compress(&data)),
+        }
+    }
+}
+
+/// One page's definition levels and present indices, gathered in one pass.
+#[derive(Default)]
+struct PageValues {
+    levels: Vec<u32>,
+    present: Vec<u32>,
+    /// The page's least and greatest value (dictionary indices).
+    bounds: Option<(u32, u32)>,
+}
+
+impl PageValues {
+    fn gather(
+        &mut self,
+        dictionary: &Dictionary,
+        nulls: Option<&NullBuffer>,
+        rows: std::ops::Range<usize>,
+    ) {
+        self.levels.clear();
+        self.present.clear();
+        self.bounds = None;
+        for i in rows {
+            let valid = nulls.is_none_or(|n| n.is_valid(i));
+            self.levels.push(u32::from(valid));
+            if valid {
+                let index = dictionary.indices[i];
+                self.present.push(index);
+                self.bounds = Some(match self.bounds {
+                    None => (index, index),
+                    Some((lo, hi)) => (dictionary.lesser(lo, index), dictionary.greater(hi, index)),
+                });
+            }
         }
     }
 
-    fn compress(&self, data: Vec<u8>) -> ParquetResult<Vec<u8>> {
-        match self {
-            Codec::None => Ok(data),
-            Codec::Zstd(level) => {
-                zstd::bulk::compress(&data, *level).map_err(|e| ParquetError::External(Box::new(e)))
-            }
-            Codec::Lz4Raw => Ok(lz4_flex::block::compress(&data)),
-        }
+    fn nulls(&self) -> usize {
+        self.levels.len() - self.present.len()
     }
 }
 
@@ -221,8 +252,7 @@ fn coded_column(
     dictionary: &Dictionary,
     nulls: Option<&NullBuffer>,
 ) -> ParquetResult<(Vec<u8>, ColumnCloseResult)> {
-    let codec = Codec::new(compression)
-        .ok_or_else(|| ParquetError::General(format!("unsupported codec {compression}")))?;
+    let mut codec = Codec::new(compression)?;
     let rows = dictionary.indices.len();
     let mut sink = TrackedWrite::new(Vec::new());
     let mut pages = SerializedPageWriter::new(&mut sink);
@@ -251,20 +281,19 @@ fn coded_column(
     let mut data_page_offset = None;
     let mut chunk_bounds: Option<(u32, u32)> = None;
     let mut null_count = 0u64;
+    let mut page = PageValues::default();
     let mut start = 0;
     while start < rows {
         let end = (start + PAGE_ROWS).min(rows);
-        let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
-        let page_nulls = (start..end).filter(|&i| !valid(i)).count();
-        let mut buf = Vec::with_capacity(8 + (end - start) * bit_width as usize / 8);
+        page.gather(dictionary, nulls, start..end);
+        let mut buf = Vec::with_capacity(16 + page.present.len() * usize::from(bit_width) / 8);
         // Definition levels (1 = present), length-prefixed (data page v1).
-        let mut levels = Vec::new();
-        encode_hybrid((start..end).map(|i| u32::from(valid(i))), 1, &mut levels);
+        let mut levels = Vec::with_capacity(8 + page.levels.len() / 8);
+        encode_hybrid(&page.levels, 1, &mut levels);
         buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
         buf.extend_from_slice(&levels);
         buf.push(bit_width);
-        let present = (start..end).filter(|&i| valid(i));
-        encode_hybrid(present.map(|i| dictionary.indices[i]), bit_width, &mut buf);
+        encode_hybrid(&page.present, bit_width, &mut buf);
         let uncompressed = buf.len();
         let spec = pages.write_page(CompressedPage::new(
             Page::DataPage {
@@ -282,8 +311,8 @@ fn coded_column(
         uncompressed_size += spec.uncompressed_size as i64;
         offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
         offset_index.append_row_count((end - start) as i64);
-        let bounds = dictionary.min_max(start..end, nulls);
-        match bounds {
+        let page_nulls = page.nulls();
+        match page.bounds {
             Some((lo, hi)) => column_index.append(
                 false,
                 dictionary.bytes(lo).to_vec(),
@@ -292,19 +321,11 @@ fn coded_column(
             ),
             None => column_index.append(true, Vec::new(), Vec::new(), page_nulls as i64),
         }
-        chunk_bounds = match (chunk_bounds, bounds) {
+        chunk_bounds = match (chunk_bounds, page.bounds) {
             (None, b) | (b, None) => b,
-            (Some((lo, hi)), Some((plo, phi))) => Some((
-                if dictionary.rank[plo as usize] < dictionary.rank[lo as usize] {
-                    plo
-                } else {
-                    lo
-                },
-                if dictionary.rank[phi as usize] > dictionary.rank[hi as usize] {
-                    phi
-                } else {
-                    hi
-                },
+            (Some((lo, hi)), Some((page_lo, page_hi))) => Some((
+                dictionary.lesser(lo, page_lo),
+                dictionary.greater(hi, page_hi),
             )),
         };
         null_count += page_nulls as u64;
@@ -352,22 +373,20 @@ fn bits_for(max: u32) -> u8 {
 /// `bit_width` bits each: one run when every value is the same (levels of
 /// a column without nulls), else one bit-packed run of 8-value groups (the
 /// last padded with zeros; readers know the count from the page header).
-fn encode_hybrid(values: impl Iterator<Item = u32> + Clone, bit_width: u8, out: &mut Vec<u8>) {
-    let count = values.clone().count();
-    if count == 0 {
+fn encode_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    let Some(&first) = values.first() else {
         return;
-    }
-    let mut all = values.clone();
-    let first = all.next().unwrap_or(0);
-    if all.all(|v| v == first) {
-        put_uleb128((count as u64) << 1, out);
+    };
+    if values.iter().all(|&v| v == first) {
+        put_uleb128((values.len() as u64) << 1, out);
         out.extend_from_slice(&first.to_le_bytes()[..usize::from(bit_width).div_ceil(8)]);
         return;
     }
-    let groups = count.div_ceil(8);
+    let groups = values.len().div_ceil(8);
     put_uleb128(((groups as u64) << 1) | 1, out);
+    let padding = std::iter::repeat_n(&0, groups * 8 - values.len());
     let (mut acc, mut bits) = (0u64, 0u32);
-    for value in values.chain(std::iter::repeat_n(0, groups * 8 - count)) {
+    for &value in values.iter().chain(padding) {
         acc |= u64::from(value) << bits;
         bits += u32::from(bit_width);
         while bits >= 8 {
@@ -451,7 +470,7 @@ mod tests {
             (vec![7], 3),
         ] {
             let mut out = Vec::new();
-            encode_hybrid(values.iter().copied(), width, &mut out);
+            encode_hybrid(&values, width, &mut out);
             assert_eq!(
                 decode_hybrid(&out, width, values.len()),
                 values,
@@ -461,17 +480,20 @@ mod tests {
     }
 
     #[test]
-    fn a_dictionary_holds_each_string_once_in_order_of_first_use() {
-        let names = ["b", "a", "b", "c"];
+    fn a_dictionary_holds_each_code_once_in_order_of_first_use() {
+        let names = ["b", "a", "c", "d"];
         let codes = [2, 0, 1, 2, 3];
         let nulls = NullBuffer::from(vec![true, true, false, true, true]);
         let d = Dictionary::of(&codes, Some(&nulls), |c| Cow::Borrowed(names[c as usize]));
-        // codes 2 and 0 are both "b".
-        assert_eq!(d.values, ["b", "c"]);
-        assert_eq!(d.indices, [0, 0, 0, 0, 1]);
-        let (lo, hi) = d.min_max(0..5, Some(&nulls)).unwrap();
-        assert_eq!((d.bytes(lo), d.bytes(hi)), (&b"b"[..], &b"c"[..]));
-        assert_eq!(d.min_max(2..3, Some(&nulls)), None);
+        assert_eq!(d.values, ["c", "b", "d"]);
+        assert_eq!(d.indices, [0, 1, 0, 0, 2]);
+        let mut page = PageValues::default();
+        page.gather(&d, Some(&nulls), 0..5);
+        let (lo, hi) = page.bounds.unwrap();
+        assert_eq!((d.bytes(lo), d.bytes(hi)), (&b"b"[..], &b"d"[..]));
+        assert_eq!((page.levels.as_slice(), page.nulls()), (&[1, 1, 0, 1, 1][..], 1));
+        page.gather(&d, Some(&nulls), 2..3);
+        assert_eq!(page.bounds, None);
     }
 
     /// A chunk written by [`part_file`] reads back (with the parquet
@@ -496,9 +518,18 @@ mod tests {
             index: 0,
             rows: 2 * PAGE_ROWS + 1_000,
         };
-        let expected = chunk(&universe, dataset, &columns, 3, task)
-            .into_batch(&universe, dataset, &columns)
-            .unwrap();
+        let rows = chunk(&universe, dataset, &columns, 3, task);
+        // Distinct codes name distinct strings: a dictionary holds each once.
+        for (values, (kind, column)) in rows.columns.iter().zip(&columns) {
+            if let Values::Coded { codes, nulls } = values {
+                let d = Dictionary::of(codes, nulls.as_ref(), |code| {
+                    text_of(&universe, *kind, column, code)
+                });
+                let distinct: std::collections::HashSet<_> = d.values.iter().collect();
+                assert_eq!(distinct.len(), d.values.len(), "{}", column.name);
+            }
+        }
+        let expected = rows.into_batch(&universe, dataset, &columns).unwrap();
         for properties in [writer_properties(), WriterProperties::builder().build()] {
             let file = part_file(
                 &universe,

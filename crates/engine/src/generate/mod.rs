@@ -228,11 +228,52 @@ pub struct Universe {
     pub customers: Vec<Customer>,
     pub partners: Vec<Partner>,
     pub subscriptions: Vec<String>,
+    /// The codes of texts that can repeat in their set.
+    first: FirstCodes,
     /// Cumulative Zipf weights over customers (bigger customers, more rows).
     customer_cdf: Vec<f64>,
     /// First day of each month of history, oldest first.
     pub months: Vec<NaiveDate>,
     month_cdf: Vec<f64>,
+}
+
+/// For texts that can repeat in their set (a partner name, a DUNS number,
+/// a product name), each item's code is the first item with the same
+/// text, so that distinct codes name distinct strings.
+struct FirstCodes {
+    /// Per customer: DUNS number, domain.
+    duns: Vec<u32>,
+    domain: Vec<u32>,
+    /// Per partner: PGA MPN id, name.
+    pga_mpn_id: Vec<u32>,
+    partner_name: Vec<u32>,
+    /// Per product: name, SKU, part number.
+    product: Vec<u32>,
+    sku: Vec<u32>,
+    part_number: Vec<u32>,
+}
+
+impl FirstCodes {
+    fn of(customers: &[Customer], partners: &[Partner]) -> FirstCodes {
+        FirstCodes {
+            duns: first_of_each(customers.iter().map(|c| c.duns.as_deref().unwrap_or_default())),
+            domain: first_of_each(customers.iter().map(|c| c.domain.as_str())),
+            pga_mpn_id: first_of_each(partners.iter().map(|p| p.pga_mpn_id.as_str())),
+            partner_name: first_of_each(partners.iter().map(|p| p.name.as_str())),
+            product: first_of_each(PRODUCTS.iter().map(|p| p.0)),
+            sku: first_of_each(PRODUCTS.iter().map(|p| p.1)),
+            part_number: first_of_each(PRODUCTS.iter().map(|p| p.2)),
+        }
+    }
+}
+
+/// For each text, the index of its first occurrence.
+fn first_of_each<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<u32> {
+    let mut first = std::collections::HashMap::new();
+    texts
+        .enumerate()
+        .map(|(i, text)| *first.entry(text).or_insert(i as u32))
+        .collect()
 }
 
 /// The index of an item drawn with probability proportional to
@@ -373,6 +414,7 @@ impl Universe {
             })
             .collect();
         Universe {
+            first: FirstCodes::of(&customers, &partners),
             customers,
             partners,
             subscriptions,

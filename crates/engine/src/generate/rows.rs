@@ -187,6 +187,7 @@ pub(super) fn chunk(
         .map(|d| d.to_ascii_lowercase().contains("month"))
         .unwrap_or(true);
     let mut text = String::new();
+    let first = &universe.first;
     for _ in 0..rows {
         let customer_index = sample_cdf(&mut rng, &universe.customer_cdf);
         let customer = &universe.customers[customer_index];
@@ -197,7 +198,7 @@ pub(super) fn chunk(
         } else {
             month + chrono::Duration::days(rng.random_range(0..28))
         };
-        let product = pick_weighted_index(&mut rng, PRODUCTS, |p| p.3) as u32;
+        let product = pick_weighted_index(&mut rng, PRODUCTS, |p| p.3);
         let subscription =
             customer.first_subscription + rng.random_range(0..customer.subscriptions);
         let scale = customer.seats as f64;
@@ -213,24 +214,28 @@ pub(super) fn chunk(
                         None
                     } else {
                         match kind {
-                            Gen::TenantId
-                            | Gen::Tpid
-                            | Gen::CustomerName
-                            | Gen::TenantName
-                            | Gen::Domain => Some(customer_index as u32),
-                            Gen::Duns => customer.duns.is_some().then_some(customer_index as u32),
+                            Gen::TenantId | Gen::Tpid | Gen::CustomerName | Gen::TenantName => {
+                                Some(customer_index as u32)
+                            }
+                            Gen::Domain => Some(first.domain[customer_index]),
+                            Gen::Duns => customer
+                                .duns
+                                .is_some()
+                                .then(|| first.duns[customer_index]),
                             Gen::Market => Some(customer.market),
                             Gen::Segment => Some(customer.segment),
                             Gen::Industry => Some(customer.industry),
                             Gen::Status => Some(u32::from(rng.random::<u8>() >= 230)),
-                            Gen::MpnId | Gen::PgaMpnId | Gen::PartnerName => {
-                                Some(customer.partner as u32)
-                            }
+                            Gen::MpnId => Some(customer.partner as u32),
+                            Gen::PgaMpnId => Some(first.pga_mpn_id[customer.partner]),
+                            Gen::PartnerName => Some(first.partner_name[customer.partner]),
                             Gen::PartnerCountry => Some(partner.country),
                             Gen::City => Some(partner.city),
                             Gen::Attribution => Some(pick_index(&mut rng, ATTRIBUTIONS) as u32),
                             Gen::Channel => Some(pick_weighted(&mut rng, CHANNELS) as u32),
-                            Gen::Product | Gen::Sku | Gen::PartNumber => Some(product),
+                            Gen::Product => Some(first.product[product]),
+                            Gen::Sku => Some(first.sku[product]),
+                            Gen::PartNumber => Some(first.part_number[product]),
                             Gen::Subscription => Some(subscription as u32),
                             Gen::App => Some(pick_index(&mut rng, APPS) as u32),
                             Gen::Level => Some(pick_index(&mut rng, LEVELS) as u32),
@@ -319,6 +324,9 @@ pub(super) fn chunk(
 
 /// Whether a string column is drawn from a fixed set of values (and so
 /// generated as codes into it, see [`text_of`]); only user ids are not.
+/// Two codes of one column never name the same string (texts that repeat
+/// in their set, like partner names, are given their first code: see
+/// `FirstCodes`).
 pub(super) fn is_coded(kind: Gen) -> bool {
     !matches!(kind, Gen::UserId)
 }
