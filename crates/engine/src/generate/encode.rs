@@ -491,7 +491,10 @@ mod tests {
         page.gather(&d, Some(&nulls), 0..5);
         let (lo, hi) = page.bounds.unwrap();
         assert_eq!((d.bytes(lo), d.bytes(hi)), (&b"b"[..], &b"d"[..]));
-        assert_eq!((page.levels.as_slice(), page.nulls()), (&[1, 1, 0, 1, 1][..], 1));
+        assert_eq!(
+            (page.levels.as_slice(), page.nulls()),
+            (&[1, 1, 0, 1, 1][..], 1)
+        );
         page.gather(&d, Some(&nulls), 2..3);
         assert_eq!(page.bounds, None);
     }

@@ -256,7 +256,11 @@ struct FirstCodes {
 impl FirstCodes {
     fn of(customers: &[Customer], partners: &[Partner]) -> FirstCodes {
         FirstCodes {
-            duns: first_of_each(customers.iter().map(|c| c.duns.as_deref().unwrap_or_default())),
+            duns: first_of_each(
+                customers
+                    .iter()
+                    .map(|c| c.duns.as_deref().unwrap_or_default()),
+            ),
             domain: first_of_each(customers.iter().map(|c| c.domain.as_str())),
             pga_mpn_id: first_of_each(partners.iter().map(|p| p.pga_mpn_id.as_str())),
             partner_name: first_of_each(partners.iter().map(|p| p.name.as_str())),

@@ -218,10 +218,9 @@ pub(super) fn chunk(
                                 Some(customer_index as u32)
                             }
                             Gen::Domain => Some(first.domain[customer_index]),
-                            Gen::Duns => customer
-                                .duns
-                                .is_some()
-                                .then(|| first.duns[customer_index]),
+                            Gen::Duns => {
+                                customer.duns.is_some().then(|| first.duns[customer_index])
+                            }
                             Gen::Market => Some(customer.market),
                             Gen::Segment => Some(customer.segment),
                             Gen::Industry => Some(customer.industry),
