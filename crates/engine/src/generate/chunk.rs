@@ -82,4 +82,26 @@ mod tests {
         let codes = first_of_each(["x", "y", "x", "z", "y"].into_iter());
         assert_eq!(codes, [0, 1, 0, 3, 1]);
     }
+
+    #[test]
+    fn a_guided_draw_finds_what_a_full_search_finds() {
+        let zipf: Vec<f64> = (0..5_000)
+            .scan(0.0, |acc, i| {
+                *acc += 1.0 / (f64::from(i) + 1.0).powf(0.9);
+                Some(*acc)
+            })
+            .collect();
+        for cumulative in [zipf, vec![1.0, 1.0, 3.0, 3.0, 10.0], vec![2.0]] {
+            let cdf = Cdf::new(cumulative.clone());
+            let total = *cumulative.last().unwrap();
+            let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(9), ChaCha8Rng::seed_from_u64(9));
+            for _ in 0..100_000 {
+                let x = b.random::<f64>() * total;
+                let full = cumulative
+                    .partition_point(|&c| c < x)
+                    .min(cumulative.len() - 1);
+                assert_eq!(cdf.sample(&mut a), full, "x = {x}");
+            }
+        }
+    }
 }

@@ -63,9 +63,12 @@ pub(super) fn part_file(
         let codec = properties.compression(&ColumnPath::from(column.name.as_str()));
         match values {
             Values::Coded { codes, nulls } if Codec::supports(codec) => {
-                let dictionary = Dictionary::of(&codes, nulls.as_ref(), |code| {
-                    text_of(universe, *kind, column, code)
-                });
+                let dictionary = Dictionary::of(
+                    &codes,
+                    nulls.as_ref(),
+                    |code| text_of(universe, *kind, column, code),
+                    &universe.ranks(*kind, column),
+                );
                 let (bytes, close) = coded_column(descr, codec, &dictionary, nulls.as_ref())?;
                 row_group.append_column(&Bytes::from(bytes), close)?;
             }
@@ -99,21 +102,24 @@ struct Dictionary<'u> {
     values: Vec<Cow<'u, str>>,
     /// Per row; 0 for null rows.
     indices: Vec<u32>,
-    /// `rank[i]` is value `i`'s position in byte order (for statistics).
+    /// Orders the values as their bytes do (for statistics).
     rank: Vec<u32>,
 }
 
 impl<'u> Dictionary<'u> {
     /// The dictionary of a column's codes (distinct codes name distinct
-    /// strings, see [`is_coded`]); `text` is called once per distinct code.
+    /// strings, see [`is_coded`]); `text` is called once per distinct code,
+    /// `ranks` orders the codes by their texts.
     fn of(
         codes: &[u32],
         nulls: Option<&NullBuffer>,
         text: impl Fn(u32) -> Cow<'u, str>,
+        ranks: &[u32],
     ) -> Dictionary<'u> {
         let size = codes.iter().max().map_or(0, |&m| m as usize + 1);
         let mut slot_of_code = vec![u32::MAX; size];
         let mut values = Vec::new();
+        let mut rank = Vec::new();
         let mut indices = Vec::with_capacity(codes.len());
         for (i, &code) in codes.iter().enumerate() {
             if nulls.is_some_and(|n| n.is_null(i)) {
@@ -124,14 +130,9 @@ impl<'u> Dictionary<'u> {
             if *slot == u32::MAX {
                 *slot = values.len() as u32;
                 values.push(text(code));
+                rank.push(ranks[code as usize]);
             }
             indices.push(*slot);
-        }
-        let mut order: Vec<u32> = (0..values.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]));
-        let mut rank = vec![0; values.len()];
-        for (position, &i) in order.iter().enumerate() {
-            rank[i as usize] = position as u32;
         }
         Dictionary {
             values,
@@ -385,19 +386,21 @@ fn encode_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     let groups = values.len().div_ceil(8);
     put_uleb128(((groups as u64) << 1) | 1, out);
     let padding = std::iter::repeat_n(&0, groups * 8 - values.len());
+    out.reserve(groups * usize::from(bit_width));
+    // Whole 32-bit words out of a 64-bit accumulator: `bits` stays below
+    // 32 between values, and a value has at most 32 bits.
     let (mut acc, mut bits) = (0u64, 0u32);
     for &value in values.iter().chain(padding) {
         acc |= u64::from(value) << bits;
         bits += u32::from(bit_width);
-        while bits >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            bits -= 8;
+        if bits >= 32 {
+            out.extend_from_slice(&(acc as u32).to_le_bytes());
+            acc >>= 32;
+            bits -= 32;
         }
     }
-    if bits > 0 {
-        out.push(acc as u8);
-    }
+    // 8 values of `bit_width` bits per group: a whole number of bytes.
+    out.extend_from_slice(&acc.to_le_bytes()[..(bits / 8) as usize]);
 }
 
 fn put_uleb128(mut value: u64, out: &mut Vec<u8>) {
@@ -468,6 +471,8 @@ mod tests {
             ((0..1000).map(|i| i % 37).collect(), 6),
             ((0..5).map(|i| i * 4000).collect(), 15),
             (vec![7], 3),
+            ((0..999).map(|i| (i * 7919) % 200_000).collect(), 18),
+            ((0..17).map(|i| u32::MAX - i).collect(), 32),
         ] {
             let mut out = Vec::new();
             encode_hybrid(&values, width, &mut out);
@@ -484,7 +489,12 @@ mod tests {
         let names = ["b", "a", "c", "d"];
         let codes = [2, 0, 1, 2, 3];
         let nulls = NullBuffer::from(vec![true, true, false, true, true]);
-        let d = Dictionary::of(&codes, Some(&nulls), |c| Cow::Borrowed(names[c as usize]));
+        let d = Dictionary::of(
+            &codes,
+            Some(&nulls),
+            |c| Cow::Borrowed(names[c as usize]),
+            &[1, 0, 2, 3],
+        );
         assert_eq!(d.values, ["c", "b", "d"]);
         assert_eq!(d.indices, [0, 1, 0, 0, 2]);
         let mut page = PageValues::default();
@@ -525,9 +535,12 @@ mod tests {
         // Distinct codes name distinct strings: a dictionary holds each once.
         for (values, (kind, column)) in rows.columns.iter().zip(&columns) {
             if let Values::Coded { codes, nulls } = values {
-                let d = Dictionary::of(codes, nulls.as_ref(), |code| {
-                    text_of(&universe, *kind, column, code)
-                });
+                let d = Dictionary::of(
+                    codes,
+                    nulls.as_ref(),
+                    |code| text_of(&universe, *kind, column, code),
+                    &universe.ranks(*kind, column),
+                );
                 let distinct: std::collections::HashSet<_> = d.values.iter().collect();
                 assert_eq!(distinct.len(), d.values.len(), "{}", column.name);
             }

@@ -230,11 +230,41 @@ pub struct Universe {
     pub subscriptions: Vec<String>,
     /// The codes of texts that can repeat in their set.
     first: FirstCodes,
+    /// Per coded kind, each code's position in byte order among the kind's
+    /// texts (made on first use; see [`Universe::ranks`]).
+    ranks: std::sync::Mutex<std::collections::HashMap<Gen, Arc<[u32]>>>,
     /// Cumulative Zipf weights over customers (bigger customers, more rows).
-    customer_cdf: Vec<f64>,
+    customer_cdf: Cdf,
     /// First day of each month of history, oldest first.
     pub months: Vec<NaiveDate>,
     month_cdf: Vec<f64>,
+}
+
+impl Universe {
+    /// Each code of a coded column's kind ranked by its text's bytes, for
+    /// statistics without comparing strings per chunk. The vocabulary
+    /// columns' texts share their prefix, so their codes are their ranks.
+    fn ranks(&self, kind: Gen, column: &Column) -> Arc<[u32]> {
+        let made = self
+            .ranks
+            .lock()
+            .map(|ranks| ranks.get(&kind).cloned())
+            .unwrap_or_default();
+        if let Some(ranks) = made {
+            return ranks;
+        }
+        let mut order: Vec<u32> = (0..code_count(self, kind) as u32).collect();
+        order.sort_by_cached_key(|&code| text_of(self, kind, column, code));
+        let mut ranks = vec![0u32; order.len()];
+        for (position, &code) in order.iter().enumerate() {
+            ranks[code as usize] = position as u32;
+        }
+        let ranks: Arc<[u32]> = ranks.into();
+        if let Ok(mut all) = self.ranks.lock() {
+            all.insert(kind, Arc::clone(&ranks));
+        }
+        ranks
+    }
 }
 
 /// For texts that can repeat in their set (a partner name, a DUNS number,
@@ -309,11 +339,42 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
     items[pick_index(rng, items)]
 }
 
-fn sample_cdf(rng: &mut ChaCha8Rng, cdf: &[f64]) -> usize {
-    let total = cdf.last().copied().unwrap_or(1.0);
-    let x = rng.random::<f64>() * total;
-    cdf.partition_point(|&c| c < x)
-        .min(cdf.len().saturating_sub(1))
+/// Cumulative weights with a guide table: `guide[k]` is the first index
+/// whose cumulative weight reaches `k / buckets` of the total, so a draw
+/// searches only the few entries of its bucket and its neighbours, and
+/// finds the index a binary search of the whole table finds.
+struct Cdf {
+    cumulative: Vec<f64>,
+    guide: Vec<u32>,
+}
+
+impl Cdf {
+    fn new(cumulative: Vec<f64>) -> Cdf {
+        let total = cumulative.last().copied().unwrap_or(1.0);
+        let buckets = cumulative.len().max(1);
+        let guide = (0..=buckets)
+            .map(|k| {
+                let bound = total * k as f64 / buckets as f64;
+                cumulative.partition_point(|&c| c < bound) as u32
+            })
+            .collect();
+        Cdf { cumulative, guide }
+    }
+
+    /// An index drawn with probability proportional to its weight.
+    fn sample(&self, rng: &mut ChaCha8Rng) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let x = rng.random::<f64>() * total;
+        let last = self.cumulative.len().saturating_sub(1);
+        let buckets = self.guide.len() - 1;
+        // `x` lies in bucket `k` up to rounding, so surely between the
+        // bounds of buckets `k - 1` and `k + 1`.
+        let k = ((x / total) * buckets as f64) as usize;
+        let lo = self.guide[k.saturating_sub(1).min(buckets)] as usize;
+        let hi = (self.guide[(k + 1).min(buckets)] as usize + 1).min(self.cumulative.len());
+        let within = self.cumulative[lo..hi.max(lo)].partition_point(|&c| c < x);
+        (lo + within).min(last)
+    }
 }
 
 fn uuid_from(rng: &mut ChaCha8Rng) -> String {
@@ -395,7 +456,7 @@ impl Universe {
             })
             .collect();
         let mut acc = 0.0;
-        let customer_cdf = (0..n_customers)
+        let customer_cdf: Vec<f64> = (0..n_customers)
             .map(|i| {
                 acc += 1.0 / (i as f64 + 1.0).powf(0.9);
                 acc
@@ -419,10 +480,11 @@ impl Universe {
             .collect();
         Universe {
             first: FirstCodes::of(&customers, &partners),
+            ranks: Default::default(),
             customers,
             partners,
             subscriptions,
-            customer_cdf,
+            customer_cdf: Cdf::new(customer_cdf),
             months,
             month_cdf,
         }

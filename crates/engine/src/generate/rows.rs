@@ -5,7 +5,7 @@
 use super::*;
 
 /// How one column is filled.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(super) enum Gen {
     TenantId,
     Tpid,
@@ -189,7 +189,7 @@ pub(super) fn chunk(
     let mut text = String::new();
     let first = &universe.first;
     for _ in 0..rows {
-        let customer_index = sample_cdf(&mut rng, &universe.customer_cdf);
+        let customer_index = universe.customer_cdf.sample(&mut rng);
         let customer = &universe.customers[customer_index];
         let partner = &universe.partners[customer.partner];
         let month = universe.months[task.month];
@@ -328,6 +328,31 @@ pub(super) fn chunk(
 /// `FirstCodes`).
 pub(super) fn is_coded(kind: Gen) -> bool {
     !matches!(kind, Gen::UserId)
+}
+
+/// How many codes a coded column's kind has (`text_of` takes `0..n`).
+pub(super) fn code_count(universe: &Universe, kind: Gen) -> usize {
+    match kind {
+        Gen::TenantId
+        | Gen::Tpid
+        | Gen::CustomerName
+        | Gen::TenantName
+        | Gen::Domain
+        | Gen::Duns => universe.customers.len(),
+        Gen::MpnId | Gen::PgaMpnId | Gen::PartnerName => universe.partners.len(),
+        Gen::Subscription => universe.subscriptions.len(),
+        Gen::Market | Gen::PartnerCountry => MARKETS.len(),
+        Gen::Segment => SEGMENT_NAMES.len(),
+        Gen::Industry => INDUSTRIES.len(),
+        Gen::Status | Gen::YesNo => 2,
+        Gen::City => CITIES.len(),
+        Gen::Attribution => ATTRIBUTIONS.len(),
+        Gen::Channel => CHANNELS.len(),
+        Gen::Product | Gen::Sku | Gen::PartNumber => PRODUCTS.len(),
+        Gen::App => APPS.len(),
+        Gen::Level => LEVELS.len(),
+        _ => 6,
+    }
 }
 
 /// The string a code of a coded column stands for.

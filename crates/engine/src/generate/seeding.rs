@@ -136,14 +136,15 @@ fn generate_chunks<T: Send>(
 }
 
 /// Part-file properties for generated data: the project's defaults, with
-/// dictionary encoding off for the columns not drawn from a fixed set of
-/// values (user ids: nearly unique, where a dictionary only costs time).
+/// dictionary encoding off for the columns whose values rarely repeat
+/// (user ids, amounts, ratios, seats), where a dictionary only costs time.
 /// Coded columns are dictionary-encoded by [`super::encode`] whatever this
 /// says.
 fn generated_file_properties(dataset: &Dataset) -> WriterProperties {
     let mut builder = writer_properties().into_builder();
     for column in stored_columns(dataset) {
-        if matches!(gen_for(column, dataset), Gen::UserId) {
+        let kind = gen_for(column, dataset);
+        if matches!(kind, Gen::UserId | Gen::Money | Gen::Ratio | Gen::Seats) {
             builder = builder
                 .set_column_dictionary_enabled(ColumnPath::from(column.name.as_str()), false);
         }
