@@ -97,7 +97,7 @@ fn row_group_column_index(schema: &SchemaRef, name: &str) -> Result<usize> {
 }
 
 /// A coded column's values in one chunk as a dictionary: its distinct
-/// strings in order of first use, and each row's index into them.
+/// strings in the order of their codes, and each row's index into them.
 struct Dictionary<'u> {
     values: Vec<Cow<'u, str>>,
     /// Per row; 0 for null rows.
@@ -116,24 +116,37 @@ impl<'u> Dictionary<'u> {
         text: impl Fn(u32) -> Cow<'u, str>,
         ranks: &[u32],
     ) -> Dictionary<'u> {
+        const UNUSED: u32 = u32::MAX;
+        let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
         let size = codes.iter().max().map_or(0, |&m| m as usize + 1);
-        let mut slot_of_code = vec![u32::MAX; size];
+        let mut slot_of_code = vec![UNUSED; size];
+        for (i, &code) in codes.iter().enumerate() {
+            if valid(i) {
+                slot_of_code[code as usize] = 0;
+            }
+        }
+        // Entries in code order: the texts are read in the order they are
+        // stored (a large universe's customers do not fit in cache).
         let mut values = Vec::new();
         let mut rank = Vec::new();
-        let mut indices = Vec::with_capacity(codes.len());
-        for (i, &code) in codes.iter().enumerate() {
-            if nulls.is_some_and(|n| n.is_null(i)) {
-                indices.push(0);
-                continue;
-            }
-            let slot = &mut slot_of_code[code as usize];
-            if *slot == u32::MAX {
+        for (code, slot) in slot_of_code.iter_mut().enumerate() {
+            if *slot != UNUSED {
                 *slot = values.len() as u32;
-                values.push(text(code));
-                rank.push(ranks[code as usize]);
+                values.push(text(code as u32));
+                rank.push(ranks[code]);
             }
-            indices.push(*slot);
         }
+        let indices = codes
+            .iter()
+            .enumerate()
+            .map(|(i, &code)| {
+                if valid(i) {
+                    slot_of_code[code as usize]
+                } else {
+                    0
+                }
+            })
+            .collect();
         Dictionary {
             values,
             indices,
@@ -485,7 +498,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dictionary_holds_each_code_once_in_order_of_first_use() {
+    fn a_dictionary_holds_each_used_code_once_in_code_order() {
         let names = ["b", "a", "c", "d"];
         let codes = [2, 0, 1, 2, 3];
         let nulls = NullBuffer::from(vec![true, true, false, true, true]);
@@ -495,8 +508,8 @@ mod tests {
             |c| Cow::Borrowed(names[c as usize]),
             &[1, 0, 2, 3],
         );
-        assert_eq!(d.values, ["c", "b", "d"]);
-        assert_eq!(d.indices, [0, 1, 0, 0, 2]);
+        assert_eq!(d.values, ["b", "c", "d"]);
+        assert_eq!(d.indices, [1, 0, 0, 1, 2]);
         let mut page = PageValues::default();
         page.gather(&d, Some(&nulls), 0..5);
         let (lo, hi) = page.bounds.unwrap();

@@ -190,8 +190,9 @@ pub(super) fn chunk(
     let first = &universe.first;
     for _ in 0..rows {
         let customer_index = universe.customer_cdf.sample(&mut rng);
-        let customer = &universe.customers[customer_index];
-        let partner = &universe.partners[customer.partner];
+        let customer = &universe.rows[customer_index];
+        let partner_index = customer.partner as usize;
+        let partner = &universe.partners[partner_index];
         let month = universe.months[task.month];
         let day = if month_start {
             month
@@ -199,8 +200,9 @@ pub(super) fn chunk(
             month + chrono::Duration::days(rng.random_range(0..28))
         };
         let product = pick_weighted_index(&mut rng, PRODUCTS, |p| p.3);
-        let subscription =
-            customer.first_subscription + rng.random_range(0..customer.subscriptions);
+        // (Drawn as `usize`, the type the stream of existing seeds was made with.)
+        let subscription = customer.first_subscription as usize
+            + rng.random_range(0..customer.subscriptions as usize);
         let scale = customer.seats as f64;
         for ((kind, _), builder) in columns.iter().zip(builders.iter_mut()) {
             // Optional columns are sometimes empty, as in the real service.
@@ -217,17 +219,15 @@ pub(super) fn chunk(
                             Gen::TenantId | Gen::Tpid | Gen::CustomerName | Gen::TenantName => {
                                 Some(customer_index as u32)
                             }
-                            Gen::Domain => Some(first.domain[customer_index]),
-                            Gen::Duns => {
-                                customer.duns.is_some().then(|| first.duns[customer_index])
-                            }
-                            Gen::Market => Some(customer.market),
-                            Gen::Segment => Some(customer.segment),
-                            Gen::Industry => Some(customer.industry),
+                            Gen::Domain => Some(customer.domain),
+                            Gen::Duns => (customer.duns != u32::MAX).then_some(customer.duns),
+                            Gen::Market => Some(u32::from(customer.market)),
+                            Gen::Segment => Some(u32::from(customer.segment)),
+                            Gen::Industry => Some(u32::from(customer.industry)),
                             Gen::Status => Some(u32::from(rng.random::<u8>() >= 230)),
-                            Gen::MpnId => Some(customer.partner as u32),
-                            Gen::PgaMpnId => Some(first.pga_mpn_id[customer.partner]),
-                            Gen::PartnerName => Some(first.partner_name[customer.partner]),
+                            Gen::MpnId => Some(customer.partner),
+                            Gen::PgaMpnId => Some(first.pga_mpn_id[partner_index]),
+                            Gen::PartnerName => Some(first.partner_name[partner_index]),
                             Gen::PartnerCountry => Some(partner.country),
                             Gen::City => Some(partner.city),
                             Gen::Attribution => Some(pick_index(&mut rng, ATTRIBUTIONS) as u32),
@@ -256,7 +256,7 @@ pub(super) fn chunk(
                     // A user of the customer's tenant (the only string
                     // column not drawn from a fixed set of values).
                     text.clear();
-                    text.push_str(&customer.tenant_id[..8]);
+                    text.push_str(&universe.customers[customer_index].tenant_id[..8]);
                     text.push('-');
                     text.push_str(
                         itoa::Buffer::new().format(rng.random_range(0..(customer.seats.max(1)))),
