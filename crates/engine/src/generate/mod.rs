@@ -38,6 +38,7 @@ use crate::storage::{DataStore, PartFile, TenantId};
 
 mod chunk;
 mod encode;
+mod hybrid;
 mod rows;
 mod seeding;
 
