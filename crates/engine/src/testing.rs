@@ -4,22 +4,36 @@
 //! [`start_moto`] runs one on a free loopback port until dropped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The venv with moto's server, created once per target directory.
+/// The venv with moto's server, created once per target directory. Tests
+/// of one binary run in parallel and more than one may need it on a fresh
+/// machine: the first installs it under a lock (a thread lock in this
+/// process and a file lock across processes) while the others wait, and a
+/// marker written after pip succeeds says the venv is complete (a venv
+/// being created has a `bin/` before its scripts work).
 pub fn moto_server_binary() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
     let base = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let venv = base.join("test-tools/moto-venv");
+    let tools = base.join("test-tools");
+    let venv = tools.join("moto-venv");
     let server = venv.join("bin/moto_server");
-    if !server.exists() {
+    let installed = venv.join("installed");
+    let _thread = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    std::fs::create_dir_all(&tools).expect("the test-tools directory can be created");
+    let lock = File::create(tools.join("moto-venv.lock")).expect("the install lock opens");
+    lock.lock().expect("the install lock is taken");
+    if !installed.exists() {
         let status = Command::new("python3")
-            .args(["-m", "venv"])
+            .args(["-m", "venv", "--clear"])
             .arg(&venv)
             .status()
             .expect("python3 is needed for the S3 test");
@@ -29,6 +43,7 @@ pub fn moto_server_binary() -> PathBuf {
             .status()
             .expect("pip runs");
         assert!(status.success(), "pip install moto[server] failed");
+        File::create(&installed).expect("the install marker is written");
     }
     server
 }
