@@ -12,40 +12,45 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The venv with moto's server, created once per target directory. Tests
-/// of one binary run in parallel and more than one may need it on a fresh
-/// machine: the first installs it under a lock (a thread lock in this
-/// process and a file lock across processes) while the others wait, and a
-/// marker written after pip succeeds says the venv is complete (a venv
-/// being created has a `bin/` before its scripts work).
+/// The venv with moto's server, created once per target directory.
 pub fn moto_server_binary() -> PathBuf {
+    python_venv("moto-venv", "moto[server]").join("bin/moto_server")
+}
+
+/// A venv under the target directory's `test-tools/<name>` with `package`
+/// installed from PyPI, created on first use. Tests of one binary run in
+/// parallel and more than one may need the same venv on a fresh machine:
+/// the first installs it under a lock (a thread lock in this process and a
+/// file lock across processes) while the others wait, and a marker written
+/// after pip succeeds says the venv is complete (a venv being created has a
+/// `bin/` before its scripts work).
+pub fn python_venv(name: &str, package: &str) -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
     let base = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let tools = base.join("test-tools");
-    let venv = tools.join("moto-venv");
-    let server = venv.join("bin/moto_server");
+    let venv = tools.join(name);
     let installed = venv.join("installed");
     let _thread = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(&tools).expect("the test-tools directory can be created");
-    let lock = File::create(tools.join("moto-venv.lock")).expect("the install lock opens");
+    let lock = File::create(tools.join(format!("{name}.lock"))).expect("the install lock opens");
     lock.lock().expect("the install lock is taken");
     if !installed.exists() {
         let status = Command::new("python3")
             .args(["-m", "venv", "--clear"])
             .arg(&venv)
             .status()
-            .expect("python3 is needed for the S3 test");
-        assert!(status.success(), "python3 -m venv failed");
+            .expect("python3 is needed for the test tools");
+        assert!(status.success(), "python3 -m venv {name} failed");
         let status = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "moto[server]"])
+            .args(["install", "--quiet", package])
             .status()
             .expect("pip runs");
-        assert!(status.success(), "pip install moto[server] failed");
+        assert!(status.success(), "pip install {package} failed");
         File::create(&installed).expect("the install marker is written");
     }
-    server
+    venv
 }
 
 /// A running moto S3 server; killed when dropped.

@@ -210,27 +210,8 @@ async fn the_openapi_document_passes_a_validator() {
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, &doc).unwrap();
     let validator = tokio::task::spawn_blocking(|| {
-        let base = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
-            });
-        let venv = base.join("test-tools/openapi-venv");
-        let bin = venv.join("bin/openapi-spec-validator");
-        if !bin.exists() {
-            let ok = std::process::Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .expect("python3 is needed");
-            assert!(ok.success());
-            let ok = std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "openapi-spec-validator"])
-                .status()
-                .expect("pip runs");
-            assert!(ok.success(), "pip install openapi-spec-validator failed");
-        }
-        bin
+        engine::testing::python_venv("openapi-venv", "openapi-spec-validator")
+            .join("bin/openapi-spec-validator")
     })
     .await
     .unwrap();
