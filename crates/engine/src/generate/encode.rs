@@ -64,19 +64,24 @@ pub(super) fn part_file(
         parts.zip(schema.fields()).enumerate()
     {
         let descr = parquet_schema.column(i);
-        let codec = properties.compression(&ColumnPath::from(column.name.as_str()));
-        match values {
-            Values::Coded { codes, nulls } if Codec::supports(codec) => {
+        let compression = properties.compression(&ColumnPath::from(column.name.as_str()));
+        let codec = match values {
+            Values::Coded { .. } => Codec::new(compression)?,
+            Values::Array(_) => None,
+        };
+        match (values, codec) {
+            (Values::Coded { codes, nulls }, Some(codec)) => {
                 let dictionary = Dictionary::of(
                     &codes,
                     nulls.as_ref(),
                     |code| text_of(universe, *kind, column, code),
                     &universe.ranks(*kind, column),
                 );
-                let (bytes, close) = coded_column(descr, codec, &dictionary, nulls.as_ref())?;
+                let (bytes, close) =
+                    coded_column(descr, compression, codec, &dictionary, nulls.as_ref())?;
                 row_group.append_column(&Bytes::from(bytes), close)?;
             }
-            values => {
+            (values, _) => {
                 let array = match values {
                     Values::Array(array) => array,
                     // A codec this module does not write: the generic path.
@@ -184,27 +189,17 @@ enum Codec {
 }
 
 impl Codec {
-    fn supports(compression: Compression) -> bool {
-        matches!(
-            compression,
-            Compression::UNCOMPRESSED | Compression::ZSTD(_) | Compression::LZ4_RAW
-        )
-    }
-
-    fn new(compression: Compression) -> ParquetResult<Codec> {
-        Ok(match compression {
+    /// The codec of `compression`, if this module writes it.
+    fn new(compression: Compression) -> ParquetResult<Option<Codec>> {
+        Ok(Some(match compression {
             Compression::UNCOMPRESSED => Codec::None,
             Compression::ZSTD(level) => Codec::Zstd(
                 zstd::bulk::Compressor::new(level.compression_level())
                     .map_err(|e| ParquetError::External(Box::new(e)))?,
             ),
             Compression::LZ4_RAW => Codec::Lz4Raw,
-            other => {
-                return Err(ParquetError::General(format!(
-                    "generated pages cannot be {other}-compressed"
-                )));
-            }
-        })
+            _ => return Ok(None),
+        }))
     }
 
     fn compress(&mut self, data: Vec<u8>) -> ParquetResult<Vec<u8>> {
@@ -262,10 +257,10 @@ impl PageValues {
 fn coded_column(
     descr: ColumnDescPtr,
     compression: Compression,
+    mut codec: Codec,
     dictionary: &Dictionary,
     nulls: Option<&NullBuffer>,
 ) -> ParquetResult<(Vec<u8>, ColumnCloseResult)> {
-    let mut codec = Codec::new(compression)?;
     let rows = dictionary.indices.len();
     let mut sink = TrackedWrite::new(Vec::new());
     let mut pages = SerializedPageWriter::new(&mut sink);

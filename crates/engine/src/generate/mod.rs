@@ -12,14 +12,14 @@
 //! keyed by (seed, dataset, chunk index), and written in chunk order; the
 //! same seed, size and `through` month give identical rows.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{Datelike, Months, NaiveDate};
-use std::borrow::Cow;
-
-use datafusion::arrow::array::NullBufferBuilder;
 use datafusion::arrow::array::{
-    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, Date32Builder, Float64Builder, Int64Builder, NullBufferBuilder, RecordBatch,
+    StringBuilder,
 };
 use datafusion::arrow::buffer::NullBuffer;
 use query::catalog::{Column, ColumnType, Dataset};
@@ -237,7 +237,7 @@ pub struct Universe {
     rows: Vec<CustomerRow>,
     /// Per coded kind, each code's position in byte order among the kind's
     /// texts (made on first use; see [`Universe::ranks`]).
-    ranks: std::sync::Mutex<std::collections::HashMap<Gen, Arc<[u32]>>>,
+    ranks: Mutex<HashMap<Gen, Arc<RanksCell>>>,
     /// Cumulative Zipf weights over customers (bigger customers, more rows).
     customer_cdf: Cdf,
     /// First day of each month of history, oldest first.
@@ -250,27 +250,30 @@ impl Universe {
     /// statistics without comparing strings per chunk. The vocabulary
     /// columns' texts share their prefix, so their codes are their ranks.
     fn ranks(&self, kind: Gen, column: &Column) -> Arc<[u32]> {
-        let made = self
-            .ranks
-            .lock()
-            .map(|ranks| ranks.get(&kind).cloned())
-            .unwrap_or_default();
-        if let Some(ranks) = made {
-            return ranks;
-        }
-        let mut order: Vec<u32> = (0..code_count(self, kind) as u32).collect();
-        order.sort_by_cached_key(|&code| text_of(self, kind, column, code));
-        let mut ranks = vec![0u32; order.len()];
-        for (position, &code) in order.iter().enumerate() {
-            ranks[code as usize] = position as u32;
-        }
-        let ranks: Arc<[u32]> = ranks.into();
-        if let Ok(mut all) = self.ranks.lock() {
-            all.insert(kind, Arc::clone(&ranks));
-        }
-        ranks
+        // One cell per kind: the seeding threads all start by asking for
+        // the same kinds, and the first to come sorts while the others
+        // wait for its answer instead of sorting the same texts again.
+        let cell = Arc::clone(
+            self.ranks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .entry(kind)
+                .or_default(),
+        );
+        Arc::clone(cell.get_or_init(|| {
+            let mut order: Vec<u32> = (0..code_count(self, kind) as u32).collect();
+            order.sort_by_cached_key(|&code| text_of(self, kind, column, code));
+            let mut ranks = vec![0u32; order.len()];
+            for (position, &code) in order.iter().enumerate() {
+                ranks[code as usize] = position as u32;
+            }
+            ranks.into()
+        }))
     }
 }
+
+/// One coded kind's ranks, made once (see [`Universe::ranks`]).
+type RanksCell = OnceLock<Arc<[u32]>>;
 
 /// What a row needs of its customer (see [`Universe::rows`]).
 struct CustomerRow {
@@ -322,7 +325,7 @@ impl FirstCodes {
 
 /// For each text, the index of its first occurrence.
 fn first_of_each<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<u32> {
-    let mut first = std::collections::HashMap::new();
+    let mut first = HashMap::new();
     texts
         .enumerate()
         .map(|(i, text)| *first.entry(text).or_insert(i as u32))
