@@ -29,6 +29,7 @@ use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
 mod aggregate;
+mod distinct;
 mod filters;
 
 use aggregate::{aggregated, rolled_up};
@@ -232,6 +233,18 @@ impl Engine {
         plan: &Plan,
         opts: &ExecOptions,
     ) -> Result<DataFrame> {
+        let projected = self.projected(tenant, plan, opts).await?;
+        finished(projected, plan, row_limit(plan, opts))
+    }
+
+    /// The plan's output columns, row by row: everything but DISTINCT,
+    /// ORDER BY, OFFSET and LIMIT ([`finished`]).
+    async fn projected(
+        &self,
+        tenant: &TenantId,
+        plan: &Plan,
+        opts: &ExecOptions,
+    ) -> Result<DataFrame> {
         let builds = if opts.base_rows_only {
             SetBuilds::None
         } else {
@@ -285,25 +298,7 @@ impl Engine {
                 }
             })
             .collect();
-        df = df.select(projection)?;
-        if plan.distinct {
-            df = df.distinct()?;
-        }
-        if !plan.order_by.is_empty() {
-            let sort: Vec<SortExpr> = plan
-                .order_by
-                .iter()
-                .filter_map(|k| plan.outputs.get(k.output))
-                .zip(&plan.order_by)
-                .map(|(o, k)| column(&o.name).sort(!k.descending, false))
-                .collect();
-            df = df.sort(sort)?;
-        }
-        let offset = usize::try_from(plan.offset).unwrap_or(usize::MAX);
-        if limit.is_some() || offset > 0 {
-            df = df.limit(offset, limit)?;
-        }
-        Ok(df)
+        Ok(df.select(projection)?)
     }
 
     /// The session a plan runs in, given its row limit ([`row_limit`]):
@@ -428,9 +423,44 @@ impl Engine {
         plan: &Plan,
         opts: &ExecOptions,
     ) -> Result<SendableRecordBatchStream> {
-        let df = self.dataframe(tenant, plan, opts).await?;
-        Ok(df.execute_stream().await?)
+        let projected = self.projected(tenant, plan, opts).await?;
+        let limit = row_limit(plan, opts);
+        if plan.distinct
+            && plan.order_by.is_empty()
+            && distinct::supports(projected.schema().as_arrow())
+        {
+            let fallback = finished(projected.clone(), plan, limit)?;
+            return Ok(distinct::execute(projected, fallback, offset(plan), limit));
+        }
+        Ok(finished(projected, plan, limit)?.execute_stream().await?)
     }
+}
+
+/// DISTINCT, ORDER BY (nulls last), OFFSET and LIMIT over the projected
+/// rows ([`Engine::projected`]).
+fn finished(mut df: DataFrame, plan: &Plan, limit: Option<usize>) -> Result<DataFrame> {
+    if plan.distinct {
+        df = df.distinct()?;
+    }
+    if !plan.order_by.is_empty() {
+        let sort: Vec<SortExpr> = plan
+            .order_by
+            .iter()
+            .filter_map(|k| plan.outputs.get(k.output))
+            .zip(&plan.order_by)
+            .map(|(o, k)| column(&o.name).sort(!k.descending, false))
+            .collect();
+        df = df.sort(sort)?;
+    }
+    let offset = offset(plan);
+    if limit.is_some() || offset > 0 {
+        df = df.limit(offset, limit)?;
+    }
+    Ok(df)
+}
+
+fn offset(plan: &Plan) -> usize {
+    usize::try_from(plan.offset).unwrap_or(usize::MAX)
 }
 
 fn url_of(url: &str) -> Result<url::Url> {

@@ -337,3 +337,102 @@ async fn a_full_sort_spills_under_a_small_limit_and_keeps_every_row_in_order() {
     b.sort();
     assert!(a == b, "the limited sort returned other rows");
 }
+
+/// The rows of `plan` as DataFusion's own DISTINCT (an aggregation)
+/// gives them, sorted: the reference for the engine's DISTINCT through
+/// codes.
+async fn aggregated_distinct(engine: &engine::Engine, plan: &query::Plan) -> String {
+    let opts = engine::ExecOptions {
+        window: plan.time_window(crate::support::t(AT)),
+        ..engine::ExecOptions::default()
+    };
+    let df = engine
+        .dataframe(&tenant("demo"), plan, &opts)
+        .await
+        .unwrap();
+    let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
+    let mut out = Vec::new();
+    let options = engine::writer::WriteOptions {
+        format: engine::writer::FileFormat::Csv,
+        gzip: false,
+        bom: false,
+    };
+    engine::writer::write_stream(
+        df.execute_stream().await.unwrap(),
+        &header,
+        &mut out,
+        options,
+    )
+    .await
+    .unwrap();
+    crate::support::sorted(&String::from_utf8(out).unwrap().replace("\r\n", "\n"))
+}
+
+/// DISTINCT through codes (two columns in a `u64`, three or four in a
+/// `u128`; strings, dates, integers, nulls; over aggregated rows too;
+/// floats in the unit tests) keeps exactly the rows DataFusion's aggregation keeps.
+#[tokio::test]
+async fn distinct_through_codes_equals_the_aggregation() {
+    let f = seeded(&["CustomersAndTenants"], 60_000).await;
+    for q in [
+        "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+        "SELECT DISTINCT CustomerName FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+        "SELECT DISTINCT CustomerMarket, Month, CustomerStatus, PartnerLocation FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+        // Aggregated rows (float sums differ in their last digits between
+        // runs, so integers only).
+        "SELECT DISTINCT CustomerMarket, CustomerSegment, AvailableSeats FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+        "SELECT DISTINCT DUNSNumber, Month FROM CustomersAndTenants WHERE CustomerMarket IN ('Germany', 'France') TIMESPAN LAST_1_YEAR",
+    ] {
+        let plan = query::check(q, query::builtin()).unwrap();
+        let ours = crate::support::sorted(&f.run_at("demo", q, AT).await);
+        assert!(ours.lines().count() > 2, "{q}: {ours}");
+        assert_eq!(ours, aggregated_distinct(&f.engine, &plan).await, "{q}");
+    }
+    // OFFSET and LIMIT without ORDER BY: that many of the distinct rows.
+    let all = f
+        .run_at(
+            "demo",
+            "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants TIMESPAN LAST_2_YEARS",
+            AT,
+        )
+        .await;
+    let some = f
+        .run_at("demo", "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants LIMIT 100 TIMESPAN LAST_2_YEARS", AT)
+        .await;
+    let all: HashSet<&str> = all.lines().skip(1).collect();
+    let some: Vec<&str> = some.lines().skip(1).collect();
+    assert_eq!(some.len(), 100);
+    assert!(some.iter().all(|row| all.contains(row)));
+    assert_eq!(some.iter().collect::<HashSet<_>>().len(), 100);
+}
+
+/// Under a memory limit the codes' sets do not fit in, the DISTINCT runs
+/// as DataFusion's aggregation and gives the same rows.
+#[tokio::test]
+async fn distinct_over_the_memory_limit_falls_back_to_the_aggregation() {
+    let f = seeded(&["CustomersAndTenants"], 60_000).await;
+    let q = "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants TIMESPAN LAST_2_YEARS";
+    let plan = query::check(q, query::builtin()).unwrap();
+    let expected = crate::support::sorted(&f.run_at("demo", q, AT).await);
+    let limited = engine::Engine::with_memory_limit(f.store.clone(), Some(2 << 20)).unwrap();
+    let opts = engine::ExecOptions {
+        window: plan.time_window(crate::support::t(AT)),
+        ..engine::ExecOptions::default()
+    };
+    let stream = limited
+        .execute(&tenant("demo"), &plan, &opts)
+        .await
+        .unwrap();
+    let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
+    let mut out = Vec::new();
+    let options = engine::writer::WriteOptions {
+        format: engine::writer::FileFormat::Csv,
+        gzip: false,
+        bom: false,
+    };
+    engine::writer::write_stream(stream, &header, &mut out, options)
+        .await
+        .unwrap();
+    let got = crate::support::sorted(&String::from_utf8(out).unwrap().replace("\r\n", "\n"));
+    assert_eq!(got, expected);
+}
