@@ -131,6 +131,13 @@ impl<K: Key> DistinctRows<K> {
     /// Adds a batch's rows; false when the memory pool refused what the
     /// codes or the rows now hold.
     pub(super) fn add(&mut self, batch: &RecordBatch) -> DfResult<bool> {
+        if batch.num_columns() != self.scratch.len() {
+            return Err(DataFusionError::Internal(format!(
+                "DISTINCT: a batch of {} columns where {} were planned",
+                batch.num_columns(),
+                self.scratch.len()
+            )));
+        }
         if !self.codes.codes_of(batch, &mut self.scratch)? {
             return Ok(false);
         }
