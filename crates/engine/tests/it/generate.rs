@@ -338,18 +338,11 @@ async fn a_full_sort_spills_under_a_small_limit_and_keeps_every_row_in_order() {
     assert!(a == b, "the limited sort returned other rows");
 }
 
-/// The rows of `plan` as DataFusion's own DISTINCT (an aggregation)
-/// gives them, sorted: the reference for the engine's DISTINCT through
-/// codes.
-async fn aggregated_distinct(engine: &engine::Engine, plan: &query::Plan) -> String {
-    let opts = engine::ExecOptions {
-        window: plan.time_window(crate::support::t(AT)),
-        ..engine::ExecOptions::default()
-    };
-    let df = engine
-        .dataframe(&tenant("demo"), plan, &opts)
-        .await
-        .unwrap();
+/// A result stream as CSV text with its data lines sorted.
+async fn sorted_csv(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    plan: &query::Plan,
+) -> String {
     let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
     let mut out = Vec::new();
     let options = engine::writer::WriteOptions {
@@ -357,15 +350,28 @@ async fn aggregated_distinct(engine: &engine::Engine, plan: &query::Plan) -> Str
         gzip: false,
         bom: false,
     };
-    engine::writer::write_stream(
-        df.execute_stream().await.unwrap(),
-        &header,
-        &mut out,
-        options,
-    )
-    .await
-    .unwrap();
+    engine::writer::write_stream(stream, &header, &mut out, options)
+        .await
+        .unwrap();
     crate::support::sorted(&String::from_utf8(out).unwrap().replace("\r\n", "\n"))
+}
+
+fn window_opts(plan: &query::Plan) -> engine::ExecOptions {
+    engine::ExecOptions {
+        window: plan.time_window(crate::support::t(AT)),
+        ..engine::ExecOptions::default()
+    }
+}
+
+/// The rows of `plan` as DataFusion's own DISTINCT (an aggregation)
+/// gives them, sorted: the reference for the engine's DISTINCT through
+/// codes.
+async fn aggregated_distinct(engine: &engine::Engine, plan: &query::Plan) -> String {
+    let df = engine
+        .dataframe(&tenant("demo"), plan, &window_opts(plan))
+        .await
+        .unwrap();
+    sorted_csv(df.execute_stream().await.unwrap(), plan).await
 }
 
 /// DISTINCT through codes (two columns in a `u64`, three or four in a
@@ -406,33 +412,19 @@ async fn distinct_through_codes_equals_the_aggregation() {
     assert_eq!(some.iter().collect::<HashSet<_>>().len(), 100);
 }
 
-/// Under a memory limit the codes' sets do not fit in, the DISTINCT runs
-/// as DataFusion's aggregation and gives the same rows.
+/// Under a memory limit (whether or not the codes fit in it: the unit
+/// tests of `exec::distinct` show the fallback to the aggregation) a
+/// DISTINCT gives the same rows.
 #[tokio::test]
-async fn distinct_over_the_memory_limit_falls_back_to_the_aggregation() {
+async fn distinct_under_a_memory_limit_gives_the_same_rows() {
     let f = seeded(&["CustomersAndTenants"], 60_000).await;
     let q = "SELECT DISTINCT CustomerTenantId, SKU FROM CustomersAndTenants TIMESPAN LAST_2_YEARS";
     let plan = query::check(q, query::builtin()).unwrap();
     let expected = crate::support::sorted(&f.run_at("demo", q, AT).await);
     let limited = engine::Engine::with_memory_limit(f.store.clone(), Some(2 << 20)).unwrap();
-    let opts = engine::ExecOptions {
-        window: plan.time_window(crate::support::t(AT)),
-        ..engine::ExecOptions::default()
-    };
     let stream = limited
-        .execute(&tenant("demo"), &plan, &opts)
+        .execute(&tenant("demo"), &plan, &window_opts(&plan))
         .await
         .unwrap();
-    let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
-    let mut out = Vec::new();
-    let options = engine::writer::WriteOptions {
-        format: engine::writer::FileFormat::Csv,
-        gzip: false,
-        bom: false,
-    };
-    engine::writer::write_stream(stream, &header, &mut out, options)
-        .await
-        .unwrap();
-    let got = crate::support::sorted(&String::from_utf8(out).unwrap().replace("\r\n", "\n"));
-    assert_eq!(got, expected);
+    assert_eq!(sorted_csv(stream, &plan).await, expected);
 }
