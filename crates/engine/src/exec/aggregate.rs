@@ -11,6 +11,7 @@ use query::catalog::{ColumnType, MetricKind};
 use query::plan::{Combine, DateUnit, Plan, Rollup, Test};
 
 use super::column;
+use super::count_distinct::count_distinct_codes;
 use super::filters::predicate;
 use crate::error::Result;
 use crate::schema::arrow_type;
@@ -30,7 +31,14 @@ pub(super) fn aggregated(mut df: DataFrame, plan: &Plan) -> Result<DataFrame> {
             let call = match (a.kind, input) {
                 (MetricKind::Sum, Some(c)) => sum(c),
                 (MetricKind::CountDistinct, Some(c)) => {
-                    count_distinct(distinct_input(c, df.schema()))
+                    let codes = c
+                        .get_type(df.schema())
+                        .ok()
+                        .and_then(|ty| count_distinct_codes(&ty));
+                    match codes {
+                        Some(f) => f.call(vec![c]),
+                        None => count_distinct(distinct_input(c, df.schema())),
+                    }
                 }
                 (_, _) => count(lit(1i64)),
             };

@@ -29,6 +29,8 @@ use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
 mod aggregate;
+mod codes;
+mod count_distinct;
 mod distinct;
 mod filters;
 

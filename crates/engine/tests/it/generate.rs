@@ -428,3 +428,42 @@ async fn distinct_under_a_memory_limit_gives_the_same_rows() {
         .unwrap();
     assert_eq!(sorted_csv(stream, &plan).await, expected);
 }
+
+/// COUNT(DISTINCT) through codes counts, per group and over all rows,
+/// what DataFusion's own DISTINCT of (group, value) rows gives.
+#[tokio::test]
+async fn distinct_counts_through_codes_equal_the_distinct_rows() {
+    let f = seeded(&["CustomersAndTenants"], 60_000).await;
+    for groups in ["CustomerMarket, CustomerSegment, Product", "Month", ""] {
+        let sep = if groups.is_empty() { "" } else { ", " };
+        let counted = f
+            .run_at(
+                "demo",
+                &format!("SELECT {groups}{sep}CustomerCount FROM CustomersAndTenants TIMESPAN LAST_2_YEARS"),
+                AT,
+            )
+            .await;
+        let q = format!(
+            "SELECT DISTINCT {groups}{sep}CustomerTpid FROM CustomersAndTenants TIMESPAN LAST_2_YEARS"
+        );
+        let plan = query::check(&q, query::builtin()).unwrap();
+        let pairs = aggregated_distinct(&f.engine, &plan).await;
+        let mut expected: HashMap<String, usize> = HashMap::new();
+        for line in pairs.lines().skip(1) {
+            let (group, tpid) = line.rsplit_once(',').unwrap_or(("", line));
+            if !tpid.is_empty() {
+                *expected.entry(group.to_string()).or_default() += 1;
+            }
+        }
+        let mut got: HashMap<String, usize> = HashMap::new();
+        for line in counted.lines().skip(1) {
+            let (group, count) = line.rsplit_once(',').unwrap_or(("", line));
+            let count: usize = count.parse().unwrap();
+            if count > 0 {
+                got.insert(group.to_string(), count);
+            }
+        }
+        assert!(got.values().sum::<usize>() > 100, "{groups}: {got:?}");
+        assert_eq!(got, expected, "grouped by {groups:?}");
+    }
+}

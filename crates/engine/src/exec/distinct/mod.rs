@@ -17,7 +17,6 @@
 //! has been written yet, and the plan runs again as DataFusion's
 //! aggregation, which can spill.
 
-mod codes;
 mod rows;
 
 use std::sync::Arc;
@@ -32,7 +31,7 @@ use datafusion::prelude::DataFrame;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio::task::JoinSet;
 
-use codes::{ColumnCodes, Kind};
+use super::codes::{ColumnCodes, Kind};
 use rows::{DistinctRows, Key};
 
 /// The most columns a DISTINCT runs through codes: four 32-bit codes fill
@@ -95,7 +94,7 @@ async fn distinct_batches<K: Key>(
         .ok_or_else(|| DataFusionError::Internal("DISTINCT through codes: a column type".into()))?;
     let codes = Arc::new(ColumnCodes::new(
         &kinds,
-        MemoryConsumer::new("DistinctCodes").register(&pool),
+        Some(MemoryConsumer::new("DistinctCodes").register(&pool)),
     ));
     let mut tasks = JoinSet::new();
     for (p, mut partition) in input

@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::memory_pool::MemoryReservation;
 use foldhash::fast::RandomState;
 
-use super::codes::ColumnCodes;
+use crate::exec::codes::ColumnCodes;
 
 /// Rows per output batch.
 const BATCH_ROWS: usize = 8192;
@@ -138,7 +138,7 @@ impl<K: Key> DistinctRows<K> {
                 self.scratch.len()
             )));
         }
-        if !self.codes.codes_of(batch, &mut self.scratch)? {
+        if !self.codes.codes_of(batch.columns(), &mut self.scratch)? {
             return Ok(false);
         }
         let scratch = &self.scratch;
@@ -206,8 +206,8 @@ impl<K: Key> DistinctRows<K> {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::codes::Kind;
     use super::*;
+    use crate::exec::codes::Kind;
     use datafusion::arrow::array::{Array, AsArray, Float64Array, Int64Array, StringViewArray};
     use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
     use datafusion::execution::memory_pool::MemoryConsumer;
@@ -219,7 +219,7 @@ mod tests {
     }
 
     fn codes(kinds: &[Kind]) -> Arc<ColumnCodes> {
-        Arc::new(ColumnCodes::new(kinds, reservation()))
+        Arc::new(ColumnCodes::new(kinds, Some(reservation())))
     }
 
     fn schema() -> SchemaRef {
@@ -394,7 +394,7 @@ mod tests {
         // The codes refuse first (their table is the larger), then the rows.
         let codes = Arc::new(ColumnCodes::new(
             &[Kind::Int64],
-            MemoryConsumer::new("codes").register(&pool),
+            Some(MemoryConsumer::new("codes").register(&pool)),
         ));
         let mut a = DistinctRows::<u64>::new(codes, MemoryConsumer::new("rows").register(&pool));
         assert!(a.add(&batch(100)).unwrap());

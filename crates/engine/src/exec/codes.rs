@@ -1,12 +1,14 @@
-//! One column's values to small integer codes and back: 0 is null, values
-//! count from 1 in the order they are first seen.
+//! Column values to small integer codes and back: 0 is null, values count
+//! from 1 in the order they are first seen. Used where rows are compared
+//! by value many times over few distinct values: DISTINCT
+//! (`exec/distinct`) and COUNT(DISTINCT) (`exec/count_distinct`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, RwLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringBuilder,
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, StringBuilder,
     StringViewBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
@@ -16,7 +18,7 @@ use foldhash::fast::RandomState;
 
 /// The column types the codes hold (the engine's column types as read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     StringView,
     String,
     Int64,
@@ -25,7 +27,7 @@ pub(super) enum Kind {
 }
 
 impl Kind {
-    pub(super) fn of(ty: &DataType) -> Option<Kind> {
+    pub(crate) fn of(ty: &DataType) -> Option<Kind> {
         Some(match ty {
             DataType::Utf8View => Kind::StringView,
             DataType::Utf8 => Kind::String,
@@ -229,35 +231,45 @@ impl Codes {
 /// codes), read-locked for a batch's lookups and write-locked only to add
 /// the values the batch brought first. What they hold is reserved from
 /// the memory pool.
-pub(super) struct ColumnCodes {
+pub(crate) struct ColumnCodes {
     columns: Vec<(Kind, RwLock<Codes>)>,
-    reservation: Mutex<MemoryReservation>,
+    /// None: accounted by the caller (COUNT(DISTINCT)'s accumulators).
+    reservation: Option<Mutex<MemoryReservation>>,
 }
 
 fn poisoned<T>(_: T) -> DataFusionError {
-    DataFusionError::Internal("DISTINCT: a partition panicked holding the codes".into())
+    DataFusionError::Internal("a partition panicked holding the value codes".into())
 }
 
 impl ColumnCodes {
-    pub(super) fn new(kinds: &[Kind], reservation: MemoryReservation) -> ColumnCodes {
+    pub(crate) fn new(kinds: &[Kind], reservation: Option<MemoryReservation>) -> ColumnCodes {
         ColumnCodes {
             columns: kinds
                 .iter()
                 .map(|&k| (k, RwLock::new(Codes::new(k))))
                 .collect(),
-            reservation: Mutex::new(reservation),
+            reservation: reservation.map(Mutex::new),
         }
     }
 
-    pub(super) fn columns(&self) -> usize {
+    /// What the codes hold, in bytes.
+    pub(crate) fn heap_bytes(&self) -> DfResult<usize> {
+        let mut bytes = 0;
+        for (_, codes) in &self.columns {
+            bytes += codes.read().map_err(poisoned)?.heap_bytes();
+        }
+        Ok(bytes)
+    }
+
+    pub(crate) fn columns(&self) -> usize {
         self.columns.len()
     }
 
-    /// The codes of each of `batch`'s columns, into `out` (one vector per
-    /// column); false when the pool refused the values the batch added.
-    pub(super) fn codes_of(&self, batch: &RecordBatch, out: &mut [Vec<u32>]) -> DfResult<bool> {
+    /// The codes of each of `arrays` (one per column), into `out` (one
+    /// vector per column); false when the pool refused the values added.
+    pub(crate) fn codes_of(&self, arrays: &[ArrayRef], out: &mut [Vec<u32>]) -> DfResult<bool> {
         let mut grew = false;
-        for (((kind, codes), out), array) in self.columns.iter().zip(out).zip(batch.columns()) {
+        for (((kind, codes), out), array) in self.columns.iter().zip(out).zip(arrays) {
             out.clear();
             out.reserve(array.len());
             let mut missing = 0usize;
@@ -281,36 +293,37 @@ impl ColumnCodes {
                 grew = true;
             }
         }
-        if !grew {
+        let Some(reservation) = self.reservation.as_ref().filter(|_| grew) else {
             return Ok(true);
-        }
-        let mut bytes = 0;
-        for (_, codes) in &self.columns {
-            bytes += codes.read().map_err(poisoned)?.heap_bytes();
-        }
-        let reservation = self.reservation.lock().map_err(poisoned)?;
+        };
+        let bytes = self.heap_bytes()?;
+        let reservation = reservation.lock().map_err(poisoned)?;
         Ok(reservation.try_resize(bytes).is_ok())
     }
 
     /// Each column's values by code (keeping the reservation with them).
-    pub(super) fn into_values(self) -> DfResult<(Vec<Values>, MemoryReservation)> {
+    pub(crate) fn into_values(self) -> DfResult<(Vec<Values>, Option<MemoryReservation>)> {
         let values = self
             .columns
             .into_iter()
             .map(|(kind, codes)| Ok(codes.into_inner().map_err(poisoned)?.into_values(kind)))
             .collect::<DfResult<_>>()?;
-        Ok((values, self.reservation.into_inner().map_err(poisoned)?))
+        let reservation = match self.reservation {
+            Some(r) => Some(r.into_inner().map_err(poisoned)?),
+            None => None,
+        };
+        Ok((values, reservation))
     }
 }
 
 /// A column's values by code, to decode the rows.
-pub(super) enum Values {
+pub(crate) enum Values {
     Strings(Kind, Vec<Box<str>>),
     Numbers(Kind, Vec<u64>),
 }
 
 impl Values {
-    pub(super) fn array(&self, codes: &[u32]) -> ArrayRef {
+    pub(crate) fn array(&self, codes: &[u32]) -> ArrayRef {
         let at = |c: u32| (c != 0).then_some(c as usize);
         match self {
             Values::Strings(Kind::StringView, values) => {
