@@ -6,10 +6,9 @@
 //! strings twice (repartition, then table) and compares them with the
 //! stored groups' bytes: cache misses on every true match.
 //!
-//! Every partition of the input fills its own codes and set on its own
-//! task; partitions are merged by translating codes, which costs the
-//! number of distinct values, not of rows. Rows come out in batches decoded
-//! from the final set.
+//! Every partition of the input runs on its own task, with the codes
+//! shared ([`ColumnCodes`]) and a set of its own; the sets are merged as
+//! integers, and rows come out in batches decoded from the final set.
 //!
 //! Used for a DISTINCT without ORDER BY over at most [`MAX_COLUMNS`]
 //! columns of the engine's types. Under a memory limit the sets reserve
