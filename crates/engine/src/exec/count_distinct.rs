@@ -126,8 +126,20 @@ fn one_argument(values: &[ArrayRef]) -> DfResult<&[ArrayRef]> {
         .ok_or_else(|| DataFusionError::Internal("count_distinct_codes takes one argument".into()))
 }
 
-fn is_kept(filter: Option<&BooleanArray>, row: usize) -> bool {
-    filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+/// Whether a row's code counts: not null, and kept by the aggregate's
+/// filter if it has one.
+fn is_counted(code: u32, filter: Option<&BooleanArray>, row: usize) -> bool {
+    code != 0 && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+}
+
+/// A state column: per group, the list of its codes.
+fn codes_list(lengths: &[usize], codes: Vec<u32>) -> ListArray {
+    ListArray::new(
+        Arc::new(Field::new_list_field(DataType::UInt32, false)),
+        OffsetBuffer::from_lengths(lengths.iter().copied()),
+        Arc::new(UInt32Array::from(codes)),
+        None,
+    )
 }
 
 impl Groups {
@@ -146,14 +158,8 @@ impl Groups {
     }
 
     fn state_list(sets: Vec<CodeSet>) -> ListArray {
-        let offsets = OffsetBuffer::from_lengths(sets.iter().map(|s| s.len()));
-        let values: UInt32Array = sets.into_iter().flatten().collect();
-        ListArray::new(
-            Arc::new(Field::new_list_field(DataType::UInt32, false)),
-            offsets,
-            Arc::new(values),
-            None,
-        )
+        let lengths: Vec<usize> = sets.iter().map(|s| s.len()).collect();
+        codes_list(&lengths, sets.into_iter().flatten().collect())
     }
 
     fn set_bytes(&self) -> usize {
@@ -179,7 +185,7 @@ impl GroupsAccumulator for Groups {
             .codes_of(one_argument(values)?, &mut self.scratch)?;
         let codes = &self.scratch[0];
         for (row, (&group, &code)) in group_indices.iter().zip(codes).enumerate() {
-            if code != 0 && is_kept(opt_filter, row) {
+            if is_counted(code, opt_filter, row) {
                 self.sets[group].insert(code);
             }
         }
@@ -233,21 +239,16 @@ impl GroupsAccumulator for Groups {
     ) -> DfResult<Vec<ArrayRef>> {
         let mut scratch = [Vec::new()];
         self.codes.codes_of(one_argument(values)?, &mut scratch)?;
-        let kept = |(row, &code): (usize, &u32)| code != 0 && is_kept(opt_filter, row);
-        let lengths = scratch[0].iter().enumerate().map(|r| usize::from(kept(r)));
-        let offsets = OffsetBuffer::from_lengths(lengths);
-        let codes: UInt32Array = scratch[0]
-            .iter()
-            .enumerate()
-            .filter(|&r| kept(r))
-            .map(|(_, &code)| code)
-            .collect();
-        Ok(vec![Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::UInt32, false)),
-            offsets,
-            Arc::new(codes),
-            None,
-        ))])
+        let mut lengths = Vec::with_capacity(scratch[0].len());
+        let mut codes = Vec::new();
+        for (row, &code) in scratch[0].iter().enumerate() {
+            let counted = is_counted(code, opt_filter, row);
+            lengths.push(usize::from(counted));
+            if counted {
+                codes.push(code);
+            }
+        }
+        Ok(vec![Arc::new(codes_list(&lengths, codes))])
     }
 
     fn size(&self) -> usize {

@@ -21,27 +21,24 @@ pub(super) trait Key: Copy + Eq + Hash + Send + 'static {
     fn code(self, column: usize) -> u32;
 }
 
-impl Key for u64 {
-    fn pack(codes: impl Iterator<Item = u32>) -> u64 {
-        codes
-            .enumerate()
-            .fold(0, |key, (i, c)| key | (u64::from(c) << (32 * i)))
-    }
-    fn code(self, column: usize) -> u32 {
-        (self >> (32 * column)) as u32
-    }
+/// `Key` for an unsigned integer of 64 (two columns) or 128 bits (four).
+macro_rules! packed_key {
+    ($int:ty) => {
+        impl Key for $int {
+            fn pack(codes: impl Iterator<Item = u32>) -> $int {
+                codes
+                    .enumerate()
+                    .fold(0, |key, (i, c)| key | (<$int>::from(c) << (32 * i)))
+            }
+            fn code(self, column: usize) -> u32 {
+                (self >> (32 * column)) as u32
+            }
+        }
+    };
 }
 
-impl Key for u128 {
-    fn pack(codes: impl Iterator<Item = u32>) -> u128 {
-        codes
-            .enumerate()
-            .fold(0, |key, (i, c)| key | (u128::from(c) << (32 * i)))
-    }
-    fn code(self, column: usize) -> u32 {
-        (self >> (32 * column)) as u32
-    }
-}
+packed_key!(u64);
+packed_key!(u128);
 
 /// Distinct packed rows. With two columns, a row whose second code is
 /// under 64 is a bit of its first code's word: rows like (id, category)
