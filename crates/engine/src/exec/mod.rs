@@ -33,6 +33,7 @@ mod codes;
 mod count_distinct;
 mod distinct;
 mod filters;
+mod top_k;
 
 use aggregate::{aggregated, rolled_up};
 
@@ -434,6 +435,16 @@ impl Engine {
             let fallback = finished(projected.clone(), plan, limit)?;
             return Ok(distinct::execute(projected, fallback, offset(plan), limit));
         }
+        if let Some((keys, limit)) = top_k_of(plan, limit) {
+            let fallback = finished(projected.clone(), plan, Some(limit))?;
+            return Ok(top_k::execute(
+                projected,
+                fallback,
+                keys,
+                offset(plan),
+                limit,
+            ));
+        }
         Ok(finished(projected, plan, limit)?.execute_stream().await?)
     }
 }
@@ -459,6 +470,27 @@ fn finished(mut df: DataFrame, plan: &Plan, limit: Option<usize>) -> Result<Data
         df = df.limit(offset, limit)?;
     }
     Ok(df)
+}
+
+/// The sort keys and limit of a plan whose ORDER BY + LIMIT runs in
+/// [`top_k`]: plain rows (aggregated plans and Store answers keep
+/// DataFusion's plan; their rows are few), between [`top_k::MIN_KEPT`]
+/// and [`top_k::MAX_KEPT`] rows kept.
+fn top_k_of(plan: &Plan, limit: Option<usize>) -> Option<(Vec<top_k::Key>, usize)> {
+    let limit = limit?;
+    let plain = !plan.distinct && !plan.is_aggregated() && plan.rollup.is_none();
+    let keys: Vec<top_k::Key> = plan
+        .order_by
+        .iter()
+        .filter(|k| k.output < plan.outputs.len())
+        .map(|k| top_k::Key {
+            column: k.output,
+            descending: k.descending,
+        })
+        .collect();
+    let kept = offset(plan).saturating_add(limit);
+    (plain && !keys.is_empty() && (top_k::MIN_KEPT..=top_k::MAX_KEPT).contains(&kept))
+        .then_some((keys, limit))
 }
 
 fn offset(plan: &Plan) -> usize {

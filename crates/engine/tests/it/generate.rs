@@ -343,6 +343,14 @@ async fn sorted_csv(
     stream: datafusion::execution::SendableRecordBatchStream,
     plan: &query::Plan,
 ) -> String {
+    crate::support::sorted(&csv(stream, plan).await)
+}
+
+/// A result stream as CSV text, rows in the stream's order.
+async fn csv(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    plan: &query::Plan,
+) -> String {
     let header: Vec<String> = plan.outputs.iter().map(|o| o.name.clone()).collect();
     let mut out = Vec::new();
     let options = engine::writer::WriteOptions {
@@ -353,7 +361,7 @@ async fn sorted_csv(
     engine::writer::write_stream(stream, &header, &mut out, options)
         .await
         .unwrap();
-    crate::support::sorted(&String::from_utf8(out).unwrap().replace("\r\n", "\n"))
+    String::from_utf8(out).unwrap().replace("\r\n", "\n")
 }
 
 fn window_opts(plan: &query::Plan) -> engine::ExecOptions {
@@ -410,6 +418,47 @@ async fn distinct_through_codes_equals_the_aggregation() {
     assert_eq!(some.len(), 100);
     assert!(some.iter().all(|row| all.contains(row)));
     assert_eq!(some.iter().collect::<HashSet<_>>().len(), 100);
+}
+
+/// ORDER BY + LIMIT through the engine's bound (`exec::top_k`: 1,000 rows
+/// kept or more) gives DataFusion's sorted rows in the same order: keys
+/// descending and ascending, strings and dates (floats in the unit tests:
+/// here they are metrics, summed), filtered rows, a limit above the rows
+/// there are. Only the sort keys are selected, so
+/// that rows tied at the cut are equal.
+#[tokio::test]
+async fn order_by_with_a_limit_through_the_bound_equals_datafusions_sort() {
+    let f = seeded(&["CustomersAndTenants"], 60_000).await;
+    for q in [
+        "SELECT CustomerTpid, Month FROM CustomersAndTenants ORDER BY CustomerTpid, Month LIMIT 1000 TIMESPAN LAST_2_YEARS",
+        "SELECT CustomerName, Month FROM CustomersAndTenants ORDER BY CustomerName ASC, Month DESC LIMIT 2500 TIMESPAN LAST_2_YEARS",
+        "SELECT DUNSNumber, PartnerLocation FROM CustomersAndTenants ORDER BY DUNSNumber ASC, PartnerLocation LIMIT 1500 TIMESPAN LAST_2_YEARS",
+        "SELECT CustomerMarket, CustomerTenantId FROM CustomersAndTenants WHERE CustomerMarket IN ('Germany', 'France') ORDER BY CustomerTenantId LIMIT 1200 TIMESPAN LAST_1_YEAR",
+        "SELECT SKU, Month FROM CustomersAndTenants ORDER BY Month, SKU LIMIT 200000 TIMESPAN LAST_2_YEARS",
+    ] {
+        let plan = query::check(q, query::builtin()).unwrap();
+        let opts = window_opts(&plan);
+        let ours = csv(
+            f.engine
+                .execute(&tenant("demo"), &plan, &opts)
+                .await
+                .unwrap(),
+            &plan,
+        )
+        .await;
+        let df = f
+            .engine
+            .dataframe(&tenant("demo"), &plan, &opts)
+            .await
+            .unwrap();
+        let sorted = csv(df.execute_stream().await.unwrap(), &plan).await;
+        assert!(
+            ours.lines().count() > 1000,
+            "{q}: {} lines",
+            ours.lines().count()
+        );
+        assert_eq!(ours, sorted, "{q}");
+    }
 }
 
 /// Under a memory limit (whether or not the codes fit in it: the unit
