@@ -33,6 +33,7 @@ mod codes;
 mod count_distinct;
 mod distinct;
 mod filters;
+mod outside;
 mod top_k;
 
 use aggregate::{aggregated, rolled_up};

@@ -30,11 +30,11 @@ use datafusion::arrow::compute::{
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::execution::memory_pool::MemoryReservation;
 use datafusion::prelude::DataFrame;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use tokio::task::JoinSet;
+use futures::stream::{self, StreamExt};
+
+use super::outside::{Computed, PartitionState, or_fallback, per_partition};
 
 /// Rows per output batch.
 const BATCH_ROWS: usize = 8192;
@@ -83,20 +83,8 @@ pub(super) fn execute(
     limit: usize,
 ) -> SendableRecordBatchStream {
     let schema: SchemaRef = Arc::new(input.schema().as_arrow().clone());
-    let out_schema = schema.clone();
-    let rows = stream::once(async move {
-        match top_rows(input, schema, keys, offset, limit).await? {
-            Some(rows) => Ok::<_, DataFusionError>(rows),
-            None => {
-                tracing::debug!("ORDER BY + LIMIT passed the memory limit; sorting in DataFusion");
-                let stream: BoxStream<'static, DfResult<RecordBatch>> =
-                    fallback.execute_stream().await?.boxed();
-                Ok(stream)
-            }
-        }
-    })
-    .try_flatten();
-    Box::pin(RecordBatchStreamAdapter::new(out_schema, rows))
+    let rows = top_rows(input, schema.clone(), keys, offset, limit);
+    or_fallback(schema, rows, fallback, "ORDER BY + LIMIT")
 }
 
 /// Runs every partition of `input` into its own [`TopRows`], then sorts
@@ -107,35 +95,12 @@ async fn top_rows(
     keys: Vec<Key>,
     offset: usize,
     limit: usize,
-) -> DfResult<Option<BoxStream<'static, DfResult<RecordBatch>>>> {
+) -> Computed {
     let keep = offset.saturating_add(limit);
-    let pool = input.task_ctx().memory_pool().clone();
-    let mut tasks = JoinSet::new();
-    for (p, mut partition) in input
-        .execute_stream_partitioned()
-        .await?
-        .into_iter()
-        .enumerate()
-    {
-        let reservation = MemoryConsumer::new(format!("TopRows[{p}]")).register(&pool);
-        let mut rows = TopRows::new(schema.clone(), keys.clone(), keep, reservation);
-        tasks.spawn(async move {
-            while let Some(batch) = partition.next().await {
-                if !rows.add(batch?)? {
-                    return Ok(None);
-                }
-            }
-            rows.into_sorted()
-        });
-    }
-    let mut kept = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        // `None`: the pool refused; dropping the set aborts the others.
-        let Some(rows) = done.map_err(|e| DataFusionError::External(Box::new(e)))?? else {
-            return Ok(None);
-        };
-        kept.push(rows);
-    }
+    let made = |reservation| TopRows::new(schema.clone(), keys.clone(), keep, reservation);
+    let Some(kept) = per_partition(input, "TopRows", made).await? else {
+        return Ok(None);
+    };
     let all = concat_batches(&schema, &kept)?;
     let best = sorted_first(&all, &keys, keep)?;
     let best = best.slice(
@@ -247,8 +212,16 @@ impl TopRows {
                 .sum::<usize>();
         self.reservation.try_resize(held).is_ok()
     }
+}
 
-    fn into_sorted(mut self) -> DfResult<Option<RecordBatch>> {
+impl PartitionState for TopRows {
+    type Done = RecordBatch;
+
+    fn add(&mut self, batch: RecordBatch) -> DfResult<bool> {
+        TopRows::add(self, batch)
+    }
+
+    fn finish(mut self) -> DfResult<Option<RecordBatch>> {
         self.sort_in()?;
         Ok(self.reserve().then_some(self.kept))
     }
@@ -332,7 +305,10 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::{Float64Array, Int64Array, StringViewArray};
     use datafusion::arrow::datatypes::{Field, Schema};
-    use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool, UnboundedMemoryPool};
+    use datafusion::execution::memory_pool::{
+        GreedyMemoryPool, MemoryConsumer, MemoryPool, UnboundedMemoryPool,
+    };
+    use futures::TryStreamExt;
 
     fn batch(names: Vec<Option<&str>>, numbers: Vec<Option<f64>>) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
@@ -434,7 +410,7 @@ mod tests {
             // Below MIN_WAITING rows nothing is sorted until the end.
             assert!(top.add(batch(chunk.0, chunk.1)).unwrap());
         }
-        let kept = top.into_sorted().unwrap().unwrap();
+        let kept = top.finish().unwrap().unwrap();
         let s = |n: &str| Some(n.to_string());
         assert_eq!(
             rows(&kept),
@@ -465,7 +441,7 @@ mod tests {
             assert!(top.add(numbers(start..start + 500)).unwrap());
         }
         assert!(top.bound.is_some());
-        let kept = top.into_sorted().unwrap().unwrap();
+        let kept = top.finish().unwrap().unwrap();
         let s = |n: &str| Some(n.to_string());
         assert_eq!(
             rows(&kept),

@@ -20,17 +20,15 @@ mod rows;
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::memory_pool::MemoryConsumer;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::DataFrame;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use tokio::task::JoinSet;
+use futures::stream::{self, StreamExt};
 
 use super::codes::{ColumnCodes, Kind};
+use super::outside::{Computed, or_fallback, per_partition};
 use rows::{DistinctRows, Key};
 
 /// The most columns a DISTINCT runs through codes: four 32-bit codes fill
@@ -54,25 +52,17 @@ pub(super) fn execute(
     limit: Option<usize>,
 ) -> SendableRecordBatchStream {
     let schema: SchemaRef = Arc::new(input.schema().as_arrow().clone());
-    let out_schema = schema.clone();
-    let rows = stream::once(async move {
-        let batches = if schema.fields().len() <= 2 {
-            distinct_batches::<u64>(input, schema, offset, limit).await?
-        } else {
-            distinct_batches::<u128>(input, schema, offset, limit).await?
-        };
-        match batches {
-            Some(batches) => Ok::<_, DataFusionError>(batches),
-            None => {
-                tracing::debug!("DISTINCT passed the memory limit through codes; aggregating");
-                let stream: BoxStream<'static, DfResult<RecordBatch>> =
-                    fallback.execute_stream().await?.boxed();
-                Ok(stream)
+    let rows = {
+        let schema = schema.clone();
+        async move {
+            if schema.fields().len() <= 2 {
+                distinct_batches::<u64>(input, schema, offset, limit).await
+            } else {
+                distinct_batches::<u128>(input, schema, offset, limit).await
             }
         }
-    })
-    .try_flatten();
-    Box::pin(RecordBatchStreamAdapter::new(out_schema, rows))
+    };
+    or_fallback(schema, rows, fallback, "DISTINCT through codes")
 }
 
 /// Runs every partition of `input` into its own [`DistinctRows`], merges
@@ -83,7 +73,7 @@ async fn distinct_batches<K: Key>(
     schema: SchemaRef,
     offset: usize,
     limit: Option<usize>,
-) -> DfResult<Option<BoxStream<'static, DfResult<RecordBatch>>>> {
+) -> Computed {
     let pool = input.task_ctx().memory_pool().clone();
     let kinds: Vec<Kind> = schema
         .fields()
@@ -95,36 +85,12 @@ async fn distinct_batches<K: Key>(
         &kinds,
         Some(MemoryConsumer::new("DistinctCodes").register(&pool)),
     ));
-    let mut tasks = JoinSet::new();
-    for (p, mut partition) in input
-        .execute_stream_partitioned()
-        .await?
-        .into_iter()
-        .enumerate()
-    {
-        let reservation = MemoryConsumer::new(format!("DistinctRows[{p}]")).register(&pool);
-        let mut rows = DistinctRows::<K>::new(codes.clone(), reservation);
-        tasks.spawn(async move {
-            while let Some(batch) = partition.next().await {
-                if !rows.add(&batch?)? {
-                    return Ok(None);
-                }
-            }
-            Ok::<_, DataFusionError>(Some(rows))
-        });
-    }
+    let made = |reservation| DistinctRows::<K>::new(codes.clone(), reservation);
+    let Some(sets) = per_partition(input, "DistinctRows", made).await? else {
+        return Ok(None);
+    };
     drop(codes);
-    let mut merged: Option<DistinctRows<K>> = None;
-    while let Some(done) = tasks.join_next().await {
-        let Some(rows) = done.map_err(|e| DataFusionError::External(Box::new(e)))?? else {
-            // Dropping the set aborts the other partitions.
-            return Ok(None);
-        };
-        merged = Some(match merged.take() {
-            None => rows,
-            Some(m) => m.merge(rows),
-        });
-    }
+    let merged = sets.into_iter().reduce(DistinctRows::merge);
     let Some(rows) = merged else {
         return Ok(Some(stream::empty().boxed()));
     };
@@ -136,8 +102,9 @@ async fn distinct_batches<K: Key>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
     use datafusion::arrow::datatypes::{DataType, Field};
+    use futures::TryStreamExt;
 
     /// A frame of `n` rows of one integer column (values mod 5,000).
     fn numbers(ctx: &datafusion::prelude::SessionContext, first: i64, n: i64) -> DataFrame {

@@ -11,6 +11,7 @@ use datafusion::execution::memory_pool::MemoryReservation;
 use foldhash::fast::RandomState;
 
 use crate::exec::codes::ColumnCodes;
+use crate::exec::outside::PartitionState;
 
 /// Rows per output batch.
 const BATCH_ROWS: usize = 8192;
@@ -112,6 +113,18 @@ pub(super) struct DistinctRows<K> {
     /// Per column, the codes of the batch being added.
     scratch: Vec<Vec<u32>>,
     reservation: MemoryReservation,
+}
+
+impl<K: Key> PartitionState for DistinctRows<K> {
+    type Done = DistinctRows<K>;
+
+    fn add(&mut self, batch: RecordBatch) -> DfResult<bool> {
+        DistinctRows::add(self, &batch)
+    }
+
+    fn finish(self) -> DfResult<Option<DistinctRows<K>>> {
+        Ok(Some(self))
+    }
 }
 
 impl<K: Key> DistinctRows<K> {
