@@ -123,6 +123,8 @@ struct TopRows {
     kept: RecordBatch,
     waiting: Vec<RecordBatch>,
     waiting_rows: usize,
+    /// What the waiting batches hold (kept up as they come).
+    waiting_bytes: usize,
     /// The keys of the worst kept row, once `keep` rows are kept.
     bound: Option<Vec<ArrayRef>>,
     reservation: MemoryReservation,
@@ -142,6 +144,7 @@ impl TopRows {
             keep,
             waiting: Vec::new(),
             waiting_rows: 0,
+            waiting_bytes: 0,
             bound: None,
             reservation,
         }
@@ -171,6 +174,7 @@ impl TopRows {
             return Ok(true);
         }
         self.waiting_rows += batch.num_rows();
+        self.waiting_bytes += batch.get_array_memory_size();
         self.waiting.push(batch);
         if self.waiting_rows >= self.keep.max(MIN_WAITING) {
             self.sort_in()?;
@@ -189,6 +193,7 @@ impl TopRows {
         )?;
         self.waiting.clear();
         self.waiting_rows = 0;
+        self.waiting_bytes = 0;
         self.kept = owned(&sorted_first(&all, &self.keys, self.keep)?)?;
         if self.kept.num_rows() == self.keep {
             let last = self.keep - 1;
@@ -204,12 +209,7 @@ impl TopRows {
 
     /// Reserves what the kept and waiting rows hold; false if refused.
     fn reserve(&mut self) -> bool {
-        let held = self.kept.get_array_memory_size()
-            + self
-                .waiting
-                .iter()
-                .map(RecordBatch::get_array_memory_size)
-                .sum::<usize>();
+        let held = self.kept.get_array_memory_size() + self.waiting_bytes;
         self.reservation.try_resize(held).is_ok()
     }
 }
@@ -244,21 +244,20 @@ fn sorted_first(batch: &RecordBatch, keys: &[Key], n: usize) -> DfResult<RecordB
 /// compared in turn; nulls last).
 fn better_than(batch: &RecordBatch, keys: &[Key], bound: &[ArrayRef]) -> DfResult<BooleanArray> {
     let mut better: Option<BooleanArray> = None;
+    // Rows equal to the bound on every key so far (none before the first).
     let mut tied: Option<BooleanArray> = None;
-    for (key, bound) in keys.iter().zip(bound) {
+    for (i, (key, bound)) in keys.iter().zip(bound).enumerate() {
         let values = batch.column(key.column);
-        let (before, equal) = if bound.is_null(0) {
-            // Every value sorts before a null bound; nulls tie with it.
-            (is_not_null(values)?, is_null(values)?)
+        let null_bound = bound.is_null(0);
+        let bound = Scalar::new(bound.clone());
+        // Every value sorts before a null bound; a null value compares
+        // as null with a value: neither before it nor tied with it.
+        let before = if null_bound {
+            is_not_null(values)?
+        } else if key.descending {
+            nulls_false(cmp::gt(values, &bound)?)
         } else {
-            let bound = Scalar::new(bound.clone());
-            let before = if key.descending {
-                cmp::gt(values, &bound)?
-            } else {
-                cmp::lt(values, &bound)?
-            };
-            // A null value compares as null: neither before nor tied.
-            (nulls_false(before), nulls_false(cmp::eq(values, &bound)?))
+            nulls_false(cmp::lt(values, &bound)?)
         };
         let now_better = match &tied {
             Some(tied) => and(tied, &before)?,
@@ -268,10 +267,18 @@ fn better_than(batch: &RecordBatch, keys: &[Key], bound: &[ArrayRef]) -> DfResul
             Some(b) => or(&b, &now_better)?,
             None => now_better,
         });
-        tied = Some(match tied {
-            Some(t) => and(&t, &equal)?,
-            None => equal,
-        });
+        // Ties on the last key are not needed (they are dropped).
+        if i + 1 < keys.len() {
+            let equal = if null_bound {
+                is_null(values)?
+            } else {
+                nulls_false(cmp::eq(values, &bound)?)
+            };
+            tied = Some(match tied {
+                Some(t) => and(&t, &equal)?,
+                None => equal,
+            });
+        }
     }
     better.ok_or_else(|| DataFusionError::Internal("ORDER BY + LIMIT without keys".into()))
 }
