@@ -247,6 +247,70 @@ async fn time_windows_select_partitions() {
     );
 }
 
+/// Daily rows in month partitions: a window of whole months reads its
+/// partitions without testing rows; a window cutting a month tests every
+/// row read, whole months included.
+#[tokio::test]
+async fn windows_of_whole_months_and_of_days_keep_exactly_their_rows() {
+    let f = Fixture::new();
+    f.load_csv(
+        "acme",
+        "CompetencySummaryHistory",
+        "CompetencyName,CompetencyStartDate\n\
+         a,2024-02-28\nb,2024-03-01\nc,2024-03-15\nd,2024-03-31\ne,2024-04-01\n",
+    )
+    .await;
+    let plan = query::check(
+        "SELECT CompetencyName, CompetencyStartDate FROM CompetencySummaryHistory \
+         ORDER BY CompetencyStartDate TIMESPAN LAST_MONTH",
+        query::builtin(),
+    )
+    .unwrap();
+    let names = |from: &str, to: &str| {
+        let opts = ExecOptions {
+            window: plan.explicit_window(t(from), t(to)),
+            ..ExecOptions::default()
+        };
+        let f = &f;
+        let plan = &plan;
+        async move {
+            let csv = f.run_plan("acme", plan, &opts, FileFormat::Csv).await;
+            let mut names: Vec<String> = csv
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap_or_default().to_string())
+                .collect();
+            names.sort();
+            names.join(" ")
+        }
+    };
+    assert_eq!(
+        names("2024-03-01T00:00:00Z", "2024-04-01T00:00:00Z").await,
+        "b c d"
+    );
+    assert_eq!(
+        names("2024-02-01T00:00:00Z", "2024-04-01T00:00:00Z").await,
+        "a b c d"
+    );
+    assert_eq!(
+        names("2024-03-10T00:00:00Z", "2024-04-01T00:00:00Z").await,
+        "c d"
+    );
+    assert_eq!(
+        names("2024-02-01T00:00:00Z", "2024-03-16T00:00:00Z").await,
+        "a b c"
+    );
+    assert_eq!(
+        names("2024-03-01T00:00:00Z", "2024-04-02T00:00:00Z").await,
+        "b c d e"
+    );
+    // A bound inside a day counts from the next day.
+    assert_eq!(
+        names("2024-03-14T12:00:00Z", "2024-04-01T00:00:00Z").await,
+        "c d"
+    );
+}
+
 #[tokio::test]
 async fn tenants_are_isolated_and_empty_results_have_a_header() {
     let f = office().await;
