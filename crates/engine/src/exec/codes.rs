@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, StringBuilder,
-    StringViewBuilder,
+    StringViewArray, StringViewBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::memory_pool::MemoryReservation;
 use foldhash::fast::RandomState;
+
+use super::view_cache::ViewCache;
 
 /// The column types the codes hold (the engine's column types as read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,33 +267,45 @@ impl ColumnCodes {
         self.columns.len()
     }
 
+    /// A caller's memory of the codes it looked up, for [`ColumnCodes::codes_of`].
+    pub(crate) fn cache(&self) -> CodesCache {
+        CodesCache {
+            columns: self.columns.iter().map(|_| ViewCache::default()).collect(),
+            misses: Vec::new(),
+        }
+    }
+
+    /// A cache that remembers nothing, for a caller that cannot keep one.
+    pub(crate) fn no_cache(&self) -> CodesCache {
+        CodesCache {
+            columns: self.columns.iter().map(|_| ViewCache::off()).collect(),
+            misses: Vec::new(),
+        }
+    }
+
     /// The codes of each of `arrays` (one per column), into `out` (one
-    /// vector per column); false when the pool refused the values added.
-    pub(crate) fn codes_of(&self, arrays: &[ArrayRef], out: &mut [Vec<u32>]) -> DfResult<bool> {
+    /// vector per column), asking `cache` first (one cache per caller,
+    /// from [`ColumnCodes::cache`]); false when the pool refused the
+    /// values added.
+    pub(crate) fn codes_of(
+        &self,
+        arrays: &[ArrayRef],
+        out: &mut [Vec<u32>],
+        cache: &mut CodesCache,
+    ) -> DfResult<bool> {
+        if cache.columns.len() != self.columns.len() {
+            *cache = self.cache();
+        }
+        let CodesCache { columns, misses } = cache;
         let mut grew = false;
-        for (((kind, codes), out), array) in self.columns.iter().zip(out).zip(arrays) {
-            out.clear();
-            out.reserve(array.len());
-            let mut missing = 0usize;
-            {
-                let codes = codes.read().map_err(poisoned)?;
-                each_value(*kind, array, |_, v| {
-                    let code = codes.get(&v).unwrap_or(MISSING);
-                    missing += usize::from(code == MISSING);
-                    out.push(code);
-                    Ok(())
-                })?;
-            }
-            if missing > 0 {
-                let mut codes = codes.write().map_err(poisoned)?;
-                each_value(*kind, array, |i, v| {
-                    if out[i] == MISSING {
-                        out[i] = codes.code(&v)?;
-                    }
-                    Ok(())
-                })?;
-                grew = true;
-            }
+        let each = self.columns.iter().zip(out).zip(arrays).zip(columns);
+        for ((((kind, codes), out), array), remembered) in each {
+            grew |= match (kind, array.as_string_view_opt()) {
+                (Kind::StringView, Some(views)) => {
+                    view_codes(codes, views, out, remembered, misses)?
+                }
+                _ => column_codes(*kind, codes, array, out)?,
+            };
         }
         let Some(reservation) = self.reservation.as_ref().filter(|_| grew) else {
             return Ok(true);
@@ -314,6 +328,103 @@ impl ColumnCodes {
         };
         Ok((values, reservation))
     }
+}
+
+/// A caller's remembered codes: one [`ViewCache`] per column.
+pub(crate) struct CodesCache {
+    columns: Vec<ViewCache>,
+    /// The rows of a batch the caches did not answer.
+    misses: Vec<usize>,
+}
+
+/// One column's codes, each value looked up in the shared table (read
+/// locked), then the values it lacks added (write locked); true when it
+/// grew.
+fn column_codes(
+    kind: Kind,
+    codes: &RwLock<Codes>,
+    array: &ArrayRef,
+    out: &mut Vec<u32>,
+) -> DfResult<bool> {
+    out.clear();
+    out.reserve(array.len());
+    let mut missing = 0usize;
+    {
+        let codes = codes.read().map_err(poisoned)?;
+        each_value(kind, array, |_, v| {
+            let code = codes.get(&v).unwrap_or(MISSING);
+            missing += usize::from(code == MISSING);
+            out.push(code);
+            Ok(())
+        })?;
+    }
+    if missing == 0 {
+        return Ok(false);
+    }
+    let mut codes = codes.write().map_err(poisoned)?;
+    each_value(kind, array, |i, v| {
+        if out[i] == MISSING {
+            out[i] = codes.code(&v)?;
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// A string-view column's codes: [`column_codes`] for the rows whose
+/// codes `remembered` does not hold, which it holds from then on.
+fn view_codes(
+    codes: &RwLock<Codes>,
+    array: &StringViewArray,
+    out: &mut Vec<u32>,
+    remembered: &mut ViewCache,
+    misses: &mut Vec<usize>,
+) -> DfResult<bool> {
+    remembered.adopt(array);
+    out.clear();
+    out.reserve(array.len());
+    misses.clear();
+    let nulls = array.nulls();
+    for (i, &view) in array.views().iter().enumerate() {
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            out.push(0);
+            continue;
+        }
+        match remembered.key(view).and_then(|k| remembered.get(k)) {
+            Some(code) => out.push(code),
+            None => {
+                out.push(MISSING);
+                misses.push(i);
+            }
+        }
+    }
+    if misses.is_empty() {
+        return Ok(false);
+    }
+    let mut missing = 0usize;
+    {
+        let codes = codes.read().map_err(poisoned)?;
+        for &i in misses.iter() {
+            let code = codes.get(&Value::Text(array.value(i))).unwrap_or(MISSING);
+            missing += usize::from(code == MISSING);
+            out[i] = code;
+        }
+    }
+    if missing > 0 {
+        let mut codes = codes.write().map_err(poisoned)?;
+        for &i in misses.iter() {
+            if out[i] == MISSING {
+                out[i] = codes.code(&Value::Text(array.value(i)))?;
+            }
+        }
+    }
+    let views = array.views();
+    for &i in misses.iter() {
+        if let Some(key) = remembered.key(views[i]) {
+            remembered.insert(key, out[i]);
+        }
+    }
+    Ok(missing > 0)
 }
 
 /// A column's values by code, to decode the rows.

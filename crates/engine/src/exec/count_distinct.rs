@@ -27,7 +27,7 @@ use datafusion::logical_expr::{
 };
 use foldhash::fast::RandomState;
 
-use super::codes::{ColumnCodes, Kind};
+use super::codes::{CodesCache, ColumnCodes, Kind};
 
 type CodeSet = HashSet<u32, RandomState>;
 
@@ -118,6 +118,7 @@ struct Groups {
     codes: Arc<ColumnCodes>,
     sets: Vec<CodeSet>,
     scratch: [Vec<u32>; 1],
+    cache: CodesCache,
 }
 
 fn one_argument(values: &[ArrayRef]) -> DfResult<&[ArrayRef]> {
@@ -145,6 +146,7 @@ fn codes_list(lengths: &[usize], codes: Vec<u32>) -> ListArray {
 impl Groups {
     fn new(codes: Arc<ColumnCodes>) -> Groups {
         Groups {
+            cache: codes.cache(),
             codes,
             sets: Vec::new(),
             scratch: [Vec::new()],
@@ -182,7 +184,7 @@ impl GroupsAccumulator for Groups {
     ) -> DfResult<()> {
         self.sets_for(total_num_groups);
         self.codes
-            .codes_of(one_argument(values)?, &mut self.scratch)?;
+            .codes_of(one_argument(values)?, &mut self.scratch, &mut self.cache)?;
         let codes = &self.scratch[0];
         for (row, (&group, &code)) in group_indices.iter().zip(codes).enumerate() {
             if is_counted(code, opt_filter, row) {
@@ -238,7 +240,10 @@ impl GroupsAccumulator for Groups {
         opt_filter: Option<&BooleanArray>,
     ) -> DfResult<Vec<ArrayRef>> {
         let mut scratch = [Vec::new()];
-        self.codes.codes_of(one_argument(values)?, &mut scratch)?;
+        // State conversion has no place to keep a cache between batches.
+        let mut cache = self.codes.no_cache();
+        self.codes
+            .codes_of(one_argument(values)?, &mut scratch, &mut cache)?;
         let mut lengths = Vec::with_capacity(scratch[0].len());
         let mut codes = Vec::new();
         for (row, &code) in scratch[0].iter().enumerate() {

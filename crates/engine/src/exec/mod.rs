@@ -35,6 +35,7 @@ mod distinct;
 mod filters;
 mod outside;
 mod top_k;
+mod view_cache;
 
 use aggregate::{aggregated, rolled_up};
 

@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::memory_pool::MemoryReservation;
 use foldhash::fast::RandomState;
 
-use crate::exec::codes::ColumnCodes;
+use crate::exec::codes::{CodesCache, ColumnCodes};
 use crate::exec::outside::PartitionState;
 
 /// Rows per output batch.
@@ -112,6 +112,7 @@ pub(super) struct DistinctRows<K> {
     rows: RowSet<K>,
     /// Per column, the codes of the batch being added.
     scratch: Vec<Vec<u32>>,
+    cache: CodesCache,
     reservation: MemoryReservation,
 }
 
@@ -131,6 +132,7 @@ impl<K: Key> DistinctRows<K> {
     pub(super) fn new(codes: Arc<ColumnCodes>, reservation: MemoryReservation) -> DistinctRows<K> {
         let columns = codes.columns();
         DistinctRows {
+            cache: codes.cache(),
             codes,
             rows: RowSet::new(columns),
             scratch: vec![Vec::new(); columns],
@@ -148,7 +150,10 @@ impl<K: Key> DistinctRows<K> {
                 self.scratch.len()
             )));
         }
-        if !self.codes.codes_of(batch.columns(), &mut self.scratch)? {
+        if !self
+            .codes
+            .codes_of(batch.columns(), &mut self.scratch, &mut self.cache)?
+        {
             return Ok(false);
         }
         let scratch = &self.scratch;
