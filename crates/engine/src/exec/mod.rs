@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::config::SpillCompression;
@@ -24,7 +23,6 @@ use query::catalog::{Catalog, Dataset, StaticCatalog};
 use query::plan::{Plan, Predicate};
 
 use crate::error::{EngineError, Result};
-use crate::ingest::partition_month;
 use crate::schema::{arrow_type, read_schema};
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
@@ -34,12 +32,14 @@ mod count_distinct;
 mod distinct;
 mod filters;
 mod outside;
+mod partitions;
 mod top_k;
 mod view_cache;
 
 use aggregate::{aggregated, rolled_up};
 
-use filters::{condition, first_day_at_or_after, predicate, predicate_cost, window_filter};
+use filters::{condition, predicate, predicate_cost, window_filter};
+use partitions::{partition_overlaps, partition_within};
 
 /// Where a plan's rows come from.
 struct Source {
@@ -515,39 +515,6 @@ pub(crate) fn column(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
 }
 
-/// The days `[first, next)` a `month=YYYY-MM` partition holds; `None`
-/// for other partitions (`all`: any date, or none).
-fn partition_days(partition: &str) -> Option<(NaiveDate, NaiveDate)> {
-    let month = partition_month(partition)?;
-    let next = month
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(NaiveDate::MAX);
-    Some((month, next))
-}
-
-/// True when a partition may hold rows inside the window.
-fn partition_overlaps(partition: &str, w: &TimeWindow) -> bool {
-    let Some((month, next)) = partition_days(partition) else {
-        return true;
-    };
-    let starts_before_end = w.to.is_none_or(|to| month < first_day_at_or_after(to));
-    let ends_after_start = w.from.is_none_or(|from| next > first_day_at_or_after(from));
-    starts_before_end && ends_after_start
-}
-
-/// True when every row a partition may hold lies inside the window (the
-/// window's test, [`window_filter`], would keep them all).
-fn partition_within(partition: &str, w: &TimeWindow) -> bool {
-    let Some((month, next)) = partition_days(partition) else {
-        return false;
-    };
-    let starts_after_start = w
-        .from
-        .is_none_or(|from| month >= first_day_at_or_after(from));
-    let ends_before_end = w.to.is_none_or(|to| next <= first_day_at_or_after(to));
-    starts_after_start && ends_before_end
-}
-
 /// The rows a plan keeps at most: its LIMIT, capped by the preview's rows.
 fn row_limit(plan: &Plan, opts: &ExecOptions) -> Option<usize> {
     match (plan.limit, opts.max_rows) {
@@ -585,71 +552,4 @@ async fn read_files_in(
         let options = ParquetReadOptions::default().schema(&schema);
         session.read_parquet(urls, options).await?
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{DateTime, Utc};
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn partition_pruning() {
-        let w = TimeWindow {
-            column: "Month".into(),
-            from: Some(t("2024-02-01T00:00:00Z")),
-            to: Some(t("2024-03-01T00:00:00Z")),
-        };
-        assert!(!partition_overlaps("month=2024-01", &w));
-        assert!(partition_overlaps("month=2024-02", &w));
-        assert!(!partition_overlaps("month=2024-03", &w));
-        assert!(partition_overlaps("all", &w));
-        let today = TimeWindow {
-            column: "Month".into(),
-            from: Some(t("2024-03-05T00:00:00Z")),
-            to: Some(t("2024-03-05T10:00:00Z")),
-        };
-        assert!(partition_overlaps("month=2024-03", &today));
-        assert!(!partition_overlaps("month=2024-04", &today));
-    }
-
-    #[test]
-    fn partitions_wholly_inside_a_window_need_no_row_test() {
-        let months = TimeWindow {
-            column: "Month".into(),
-            from: Some(t("2024-02-01T00:00:00Z")),
-            to: Some(t("2024-04-01T00:00:00Z")),
-        };
-        assert!(!partition_within("month=2024-01", &months));
-        assert!(partition_within("month=2024-02", &months));
-        assert!(partition_within("month=2024-03", &months));
-        assert!(!partition_within("month=2024-04", &months));
-        // Rows of any date, or none.
-        assert!(!partition_within("all", &months));
-        // A window cutting a month: its partition needs the test.
-        let days = TimeWindow {
-            column: "Date".into(),
-            from: Some(t("2024-02-10T00:00:00Z")),
-            to: Some(t("2024-03-31T00:00:00Z")),
-        };
-        assert!(!partition_within("month=2024-02", &days));
-        assert!(!partition_within("month=2024-03", &days));
-        // A bound inside a day counts from the next day, as the test does.
-        let late = TimeWindow {
-            column: "Date".into(),
-            from: Some(t("2024-01-31T12:00:00Z")),
-            to: None,
-        };
-        assert!(partition_within("month=2024-02", &late));
-        assert!(!partition_within("month=2024-01", &late));
-        let unbounded = TimeWindow {
-            column: "Date".into(),
-            from: None,
-            to: None,
-        };
-        assert!(partition_within("month=2024-01", &unbounded));
-    }
 }
