@@ -31,6 +31,7 @@ mod codes;
 mod count_distinct;
 mod distinct;
 mod filters;
+mod footers;
 mod outside;
 mod partitions;
 mod top_k;
@@ -549,6 +550,7 @@ async fn read_files_in(
     Ok(if urls.is_empty() {
         session.read_batch(RecordBatch::new_empty(schema))?
     } else {
+        footers::warm(session, store, &schema, &urls, FOOTER_READ_BYTES).await;
         let options = ParquetReadOptions::default().schema(&schema);
         session.read_parquet(urls, options).await?
     })
