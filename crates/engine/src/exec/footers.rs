@@ -50,23 +50,26 @@ pub(super) async fn warm(
         let Ok(url) = ListingTableUrl::parse(url) else {
             continue;
         };
+        // The key planning looks under: files read by URL belong to no
+        // table.
+        let key = TableScopedPath {
+            table: None,
+            path: url.prefix().clone(),
+        };
+        // Part files are never rewritten (a new version is a new file), so
+        // an entry under the key is this file's; planning still checks it
+        // against the file's size and time. A server asks the store
+        // nothing more after a file's first query with these columns.
+        if statistics
+            .get(&key)
+            .is_some_and(|cached| *cached.schema_fingerprint == *fingerprint)
+        {
+            continue;
+        }
         let object_store = store.object_store().clone();
         let (statistics, footers) = (statistics.clone(), footers.clone());
         let (schema, fingerprint) = (schema.clone(), fingerprint.clone());
         tasks.spawn(async move {
-            // The key planning looks under: files read by URL belong to no
-            // table.
-            let key = TableScopedPath {
-                table: None,
-                path: url.prefix().clone(),
-            };
-            // Part files are never rewritten (a new version is a new
-            // file), so an entry under the key is this file's; planning
-            // still checks it against the file's size and time. A server
-            // asks the store nothing more after a file's first query.
-            if statistics.get(&key).is_some() {
-                return;
-            }
             let Ok(meta) = object_store.head(&key.path).await else {
                 return;
             };
@@ -96,10 +99,10 @@ pub(super) async fn warm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::{Engine, FOOTER_READ_BYTES, read_files_in};
+    use crate::exec::{Engine, FOOTER_READ_BYTES, narrowed, read_files_in};
     use crate::generate::{Universe, seed_dataset};
     use crate::schema::read_schema;
-    use crate::storage::TenantId;
+    use crate::storage::{PartFile, TenantId};
     use datafusion::common::stats::Precision;
     use query::Catalog;
 
@@ -124,33 +127,49 @@ mod tests {
             .get_file_statistic_cache()
             .unwrap();
 
+        // Read with two of the dataset's columns, as a query naming them is.
+        let columns = ["CustomerTpid", "Month"];
+        let schema = narrowed(read_schema(dataset), &columns);
+        assert_eq!(schema.fields().len(), 2);
         let urls: Vec<String> = files
             .iter()
             .map(|f| format!("{}/{}", store.url(), f.path))
             .collect();
-        let schema = read_schema(dataset);
         warm(session, &store, &schema, &urls, FOOTER_READ_BYTES).await;
         assert_eq!(statistics.len(), files.len());
-        for file in &files {
-            let key = TableScopedPath {
-                table: None,
-                path: file.path.as_str().into(),
-            };
-            let cached = statistics.get(&key).unwrap();
-            assert_eq!(
-                cached.statistics.num_rows,
-                Precision::Exact(file.rows as usize),
-                "{}",
-                file.path
-            );
-        }
+        let key = |file: &PartFile| TableScopedPath {
+            table: None,
+            path: file.path.as_str().into(),
+        };
+        let warmed: Vec<_> = files
+            .iter()
+            .map(|file| {
+                let cached = statistics.get(&key(file)).unwrap();
+                assert_eq!(
+                    cached.statistics.num_rows,
+                    Precision::Exact(file.rows as usize),
+                    "{}",
+                    file.path
+                );
+                assert_eq!(cached.statistics.column_statistics.len(), 2);
+                cached.statistics
+            })
+            .collect();
 
-        // Planning the scan finds every file's statistics under the same
-        // keys: it adds none of its own.
-        let frame = read_files_in(session, &store, dataset, files.iter())
+        // Planning the scan takes every file's statistics from the cache
+        // (same key, same columns) instead of computing its own.
+        let frame = read_files_in(session, &store, dataset, Some(&columns), files.iter())
             .await
             .unwrap();
         frame.create_physical_plan().await.unwrap();
         assert_eq!(statistics.len(), files.len());
+        for (file, warmed) in files.iter().zip(&warmed) {
+            let planned = statistics.get(&key(file)).unwrap().statistics;
+            assert!(
+                Arc::ptr_eq(&planned, warmed),
+                "{} computed again",
+                file.path
+            );
+        }
     }
 }
