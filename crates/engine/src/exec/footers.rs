@@ -99,7 +99,8 @@ pub(super) async fn warm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::{Engine, FOOTER_READ_BYTES, narrowed, read_files_in};
+    use crate::exec::scan::{narrowed, read_files_in};
+    use crate::exec::{Engine, FOOTER_READ_BYTES};
     use crate::generate::{Universe, seed_dataset};
     use crate::schema::read_schema;
     use crate::storage::{PartFile, TenantId};

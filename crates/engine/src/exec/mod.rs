@@ -10,20 +10,19 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::config::SpillCompression;
 use datafusion::common::{Column, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{Expr, SortExpr, lit};
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use query::TimeWindow;
 use query::catalog::{Catalog, Dataset, StaticCatalog};
 use query::plan::{Plan, Predicate};
 
 use crate::error::{EngineError, Result};
-use crate::schema::{arrow_type, read_schema};
+use crate::schema::arrow_type;
 use crate::storage::{DataStore, Manifest, PartFile, TenantId};
 
 mod aggregate;
@@ -34,6 +33,7 @@ mod filters;
 mod footers;
 mod outside;
 mod partitions;
+mod scan;
 mod top_k;
 mod view_cache;
 
@@ -41,6 +41,7 @@ use aggregate::{aggregated, rolled_up};
 
 use filters::{condition, predicate, predicate_cost, window_filter};
 use partitions::{partition_overlaps, partition_within};
+use scan::read_files_in;
 
 /// Where a plan's rows come from.
 struct Source {
@@ -545,65 +546,4 @@ fn variant_of(ctx: &SessionContext, config: SessionConfig) -> SessionContext {
             .with_config(config)
             .build(),
     )
-}
-
-/// A frame over part files of a dataset in `session` (an empty one
-/// without files), with only the `columns` named, in the dataset's order,
-/// when given (all, if one is not the dataset's or none is named).
-async fn read_files_in(
-    session: &SessionContext,
-    store: &DataStore,
-    dataset: &Dataset,
-    columns: Option<&[&str]>,
-    files: impl Iterator<Item = &PartFile>,
-) -> Result<DataFrame> {
-    let schema = narrowed(read_schema(dataset), columns.unwrap_or_default());
-    let urls: Vec<String> = files
-        .map(|f| format!("{}/{}", store.url(), f.path))
-        .collect();
-    Ok(if urls.is_empty() {
-        session.read_batch(RecordBatch::new_empty(schema))?
-    } else {
-        footers::warm(session, store, &schema, &urls, FOOTER_READ_BYTES).await;
-        let options = ParquetReadOptions::default().schema(&schema);
-        session.read_parquet(urls, options).await?
-    })
-}
-
-/// `schema` with only the fields named in `columns` (any case), in its
-/// order; all of it when `columns` is empty or names a field it lacks.
-fn narrowed(schema: SchemaRef, columns: &[&str]) -> SchemaRef {
-    let fields: Vec<_> = schema
-        .fields()
-        .iter()
-        .filter(|f| columns.iter().any(|c| c.eq_ignore_ascii_case(f.name())))
-        .cloned()
-        .collect();
-    if columns.is_empty() || fields.len() != columns.len() {
-        return schema;
-    }
-    Arc::new(Schema::new(fields))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use datafusion::arrow::datatypes::DataType;
-
-    #[test]
-    fn a_schema_narrows_to_the_columns_named_in_its_own_order_and_case() {
-        let schema: SchemaRef = Arc::new(Schema::new(vec![
-            Field::new("Month", DataType::Date32, true),
-            Field::new("CustomerTpid", DataType::Utf8View, true),
-            Field::new("Seats", DataType::Int64, true),
-        ]));
-        let names = |s: &SchemaRef| -> Vec<String> {
-            s.fields().iter().map(|f| f.name().clone()).collect()
-        };
-        let narrow = narrowed(schema.clone(), &["seats", "MONTH"]);
-        assert_eq!(names(&narrow), ["Month", "Seats"]);
-        // Nothing named, or a name the schema lacks: all of it.
-        assert_eq!(narrowed(schema.clone(), &[]), schema);
-        assert_eq!(narrowed(schema.clone(), &["Month", "Nope"]), schema);
-    }
 }
