@@ -301,7 +301,8 @@ impl ColumnCodes {
         let each = self.columns.iter().zip(out).zip(arrays).zip(columns);
         for ((((kind, codes), out), array), remembered) in each {
             grew |= match (kind, array.as_string_view_opt()) {
-                (Kind::StringView, Some(views)) => {
+                // A cache that stopped remembering would only add a pass.
+                (Kind::StringView, Some(views)) if remembered.remembers() => {
                     view_codes(codes, views, out, remembered, misses)?
                 }
                 _ => column_codes(*kind, codes, array, out)?,
@@ -333,8 +334,9 @@ impl ColumnCodes {
 /// A caller's remembered codes: one [`ViewCache`] per column.
 pub(crate) struct CodesCache {
     columns: Vec<ViewCache>,
-    /// The rows of a batch the caches did not answer.
-    misses: Vec<usize>,
+    /// The rows of a batch the caches did not answer, with the key their
+    /// code goes under once found (`None`: not remembered).
+    misses: Vec<(usize, Option<u64>)>,
 }
 
 /// One column's codes, each value looked up in the shared table (read
@@ -378,7 +380,7 @@ fn view_codes(
     array: &StringViewArray,
     out: &mut Vec<u32>,
     remembered: &mut ViewCache,
-    misses: &mut Vec<usize>,
+    misses: &mut Vec<(usize, Option<u64>)>,
 ) -> DfResult<bool> {
     remembered.adopt(array);
     out.clear();
@@ -390,11 +392,12 @@ fn view_codes(
             out.push(0);
             continue;
         }
-        match remembered.key(view).and_then(|k| remembered.get(k)) {
+        let key = remembered.key(view);
+        match key.and_then(|k| remembered.get(k)) {
             Some(code) => out.push(code),
             None => {
                 out.push(MISSING);
-                misses.push(i);
+                misses.push((i, key));
             }
         }
     }
@@ -404,7 +407,7 @@ fn view_codes(
     let mut missing = 0usize;
     {
         let codes = codes.read().map_err(poisoned)?;
-        for &i in misses.iter() {
+        for &(i, _) in misses.iter() {
             let code = codes.get(&Value::Text(array.value(i))).unwrap_or(MISSING);
             missing += usize::from(code == MISSING);
             out[i] = code;
@@ -412,15 +415,14 @@ fn view_codes(
     }
     if missing > 0 {
         let mut codes = codes.write().map_err(poisoned)?;
-        for &i in misses.iter() {
+        for &(i, _) in misses.iter() {
             if out[i] == MISSING {
                 out[i] = codes.code(&Value::Text(array.value(i)))?;
             }
         }
     }
-    let views = array.views();
-    for &i in misses.iter() {
-        if let Some(key) = remembered.key(views[i]) {
+    for &(i, key) in misses.iter() {
+        if let Some(key) = key {
             remembered.insert(key, out[i]);
         }
     }

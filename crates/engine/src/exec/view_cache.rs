@@ -64,6 +64,12 @@ impl ViewCache {
         }
     }
 
+    /// Whether it still remembers codes (not [`ViewCache::off`], nor
+    /// stopped for a column without repeats).
+    pub(crate) fn remembers(&self) -> bool {
+        !self.stopped
+    }
+
     /// Prepares for the views of `array`: its buffers are found among the
     /// held ones or held from now on. An array sharing no buffer with the
     /// held ones starts afresh (the next file's dictionary: the last one's
